@@ -1,0 +1,173 @@
+"""Command line: argument parsing and printing only; the work is in build/serve."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from typing import Sequence
+
+from site_builder import __version__
+from site_builder.errors import Diagnostic, UsageError, summary
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
+        self.print_usage(sys.stderr)
+        print(f"site-builder: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="site-builder", description="Build annotated explainer sites from Markdown.")
+    p.add_argument("--version", action="version", version=f"site-builder {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    b = sub.add_parser("build", help="build the site into the output folder")
+    b.add_argument("--site", default=".", help="the site folder (default: .)")
+    b.add_argument("--out", default=None, help="the output folder (default: SITE/public)")
+    b.add_argument("--drafts", action="store_true", help="include articles marked draft: true")
+    b.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    b.add_argument("--quiet", "-q", action="store_true", help="print errors and warnings only")
+
+    c = sub.add_parser("check", help="run every content and link check; write nothing")
+    c.add_argument("--site", default=".")
+    c.add_argument("--drafts", action="store_true")
+    c.add_argument("--strict", action="store_true")
+    c.add_argument("--explain-related", metavar="SLUG", help="print why each related article was picked")
+
+    s = sub.add_parser("serve", help="live-reload preview with incremental rebuilds")
+    s.add_argument("--site", default=".")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--drafts", action="store_true")
+    s.add_argument("--open", action="store_true", help="open the site in a browser")
+
+    n = sub.add_parser("new", help="scaffold an article or a glossary entry")
+    n.add_argument("kind", choices=("article", "term"))
+    n.add_argument("title")
+    n.add_argument("--site", default=".")
+    return p
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic], show_info: bool = True) -> None:
+    for d in diagnostics:
+        if d.severity == "info" and not show_info:
+            continue
+        print(d.format(), file=sys.stderr)
+
+
+def _site(path: str) -> str:
+    if not os.path.isdir(path):
+        raise UsageError(f"the site folder '{path}' does not exist")
+    return path
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from site_builder.build import build
+
+    site = _site(args.site)
+    result, stats = build(site, args.out, drafts=args.drafts, strict=args.strict)
+    print_diagnostics(result.diagnostics, show_info=not args.quiet)
+    if not result.ok:
+        print(f"build failed: {summary(result.diagnostics)}; the previous output is untouched", file=sys.stderr)
+        return EXIT_CONTENT
+    if not args.quiet:
+        out = args.out or os.path.join(site, "public")
+        print(f"built {len(result.files)} files into {out} in {result.seconds * 1000:.0f} ms "
+              f"({stats.written} written, {stats.kept} unchanged, {stats.removed} removed; "
+              f"{summary(result.diagnostics)})")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from site_builder.build import Builder
+
+    site = _site(args.site)
+    result = Builder(site, drafts=args.drafts, strict=args.strict).run()
+    print_diagnostics(result.diagnostics)
+    if args.explain_related:
+        code = _explain_related(result, args.explain_related)
+        if code:
+            return code
+    if not result.ok:
+        print(f"check failed: {summary(result.diagnostics)}", file=sys.stderr)
+        return EXIT_CONTENT
+    print(f"check passed: {summary(result.diagnostics)}")
+    return EXIT_OK
+
+
+def _explain_related(result, slug: str) -> int:
+    from site_builder.errors import did_you_mean
+
+    picks = result.picks.get(slug)
+    if picks is None:
+        known = sorted(result.picks)
+        hint = did_you_mean(slug, known)
+        print(f"site-builder: error: no published article has the slug '{slug}'" + (f"; {hint}" if hint else ""),
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(f"related reading for '{slug}':")
+    for i, p in enumerate(picks, 1):
+        if p.explicit:
+            print(f"  {i}. {p.header.slug}  (chosen by the editor in 'related:')")
+            continue
+        print(f"  {i}. {p.header.slug}  score {p.score:.3f}")
+        ents = ", ".join(f"{e} {w:.2f}" for e, w in p.shared_entities) or "none"
+        tags = ", ".join(f"{t} {w:.2f}" for t, w in p.shared_tags) or "none"
+        print(f"       shared entities (rarity weight): {ents}")
+        print(f"       shared tags (rarity weight, ×0.5): {tags}")
+        print(f"       nearness in date (×0.5): {p.date_score:.3f}")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from site_builder.markdown import slugify
+
+    site = _site(args.site)
+    title = " ".join(args.title.replace("\x00", "").split())
+    if not title:
+        raise UsageError("the title is empty")
+    base = slugify(title) or ("article" if args.kind == "article" else "term")
+    folder = os.path.join(site, "content", "articles" if args.kind == "article" else "glossary")
+    os.makedirs(folder, exist_ok=True)
+    slug = base
+    n = 2
+    while os.path.exists(os.path.join(folder, slug + ".md")):
+        slug = f"{base}-{n}"
+        n += 1
+    quoted = json.dumps(title, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+    if args.kind == "article":
+        text = (f"---\ntitle: {quoted}\ndate: {dt.date.today().isoformat()}\n"
+                f"summary: {json.dumps('One sentence that says what this article explains.')}\n"
+                "tags: []\ndraft: true\n---\n\nWrite the article here. Glossary terms link themselves.\n")
+    else:
+        text = (f"---\ntitle: {quoted}\naliases: []\n"
+                f"summary: {json.dumps('One sentence that says who or what this is.')}\n"
+                "type: OTHER\n---\n\nExplain the entry here.\n")
+    path = os.path.join(folder, slug + ".md")
+    with open(path, "x", encoding="utf-8") as fh:
+        fh.write(text)
+    print(os.path.relpath(path, site))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from site_builder.serve import serve
+
+    return serve(_site(args.site), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve}[args.command](args)
+    except UsageError as exc:
+        print(f"site-builder: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,126 @@
+"""Site settings from the optional ``site.yaml``, checked like front-matter."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import asdict, dataclass, fields
+from urllib.parse import urlsplit
+
+from site_builder import frontmatter as fm
+from site_builder.errors import Diagnostic, error
+
+CONFIG_FILE = "site.yaml"
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib)?\s*$", re.I)
+_SIZE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000_000, "mib": 1024 * 1024}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "Explainers"
+    description: str = ""
+    base_url: str = "http://localhost:8000/"
+    language: str = "en"
+    author: str = ""
+    link: str = "first"  # "first" or "all": which mentions of an entry are linked
+    allow_html: bool = False  # raw HTML in bodies passes through (trusted editors only)
+    related_count: int = 3
+    max_file_size: int = 2 * 1024 * 1024
+
+    # Which stage each setting invalidates (the Sphinx ``rebuild=`` idea): a cache key
+    # includes only the slice of settings its stage reads.
+    STAGES = {
+        "parse": ("allow_html", "max_file_size"),
+        "link": ("link", "base_url"),
+        "render": ("title", "description", "base_url", "language", "author", "related_count"),
+    }
+
+    @property
+    def root(self) -> str:
+        """The path prefix every internal link starts with, e.g. '/' or '/explainers/'."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    def absolute(self, url: str) -> str:
+        """An absolute URL for a root-relative one (feed and sitemap need them)."""
+        parts = urlsplit(self.base_url)
+        if not parts.scheme:
+            return url
+        return f"{parts.scheme}://{parts.netloc}{url}"
+
+    def slice_digest(self, stage: str) -> str:
+        data = asdict(self)
+        picked = "\n".join(f"{k}={data[k]!r}" for k in self.STAGES[stage])
+        return hashlib.sha256(picked.encode()).hexdigest()
+
+    def with_base_url(self, base_url: str) -> "SiteConfig":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["base_url"] = base_url
+        return SiteConfig(**values)
+
+
+def _link_policy(v: fm.Value) -> str:
+    s = fm.as_string(v)
+    if s not in ("first", "all"):
+        raise fm.Invalid(f"'link' must be 'first' or 'all', not '{s}'", "link: first")
+    return s
+
+
+def _positive_int(v: fm.Value) -> int:
+    if isinstance(v.data, bool) or not isinstance(v.data, int) or v.data < 0:
+        raise fm.Invalid(f"'{v.key}' must be a whole number ≥ 0, not {v.data!r}", f"{v.key}: 3")
+    return v.data
+
+
+def _size(v: fm.Value) -> int:
+    if isinstance(v.data, int) and not isinstance(v.data, bool) and v.data > 0:
+        return v.data
+    m = _SIZE_RE.match(str(v.data)) if isinstance(v.data, (str, float)) else None
+    if not m:
+        raise fm.Invalid(f"'{v.key}' must be a size such as 2MB or 500KB, not {v.data!r}", f"{v.key}: 2MB")
+    unit = m.group(2).lower() if m.group(2) else None
+    return int(float(m.group(1)) * _SIZE_UNITS[unit])
+
+
+def _base_url(v: fm.Value) -> str:
+    s = fm.as_string(v)
+    parts = urlsplit(s)
+    if parts.scheme not in ("http", "https", "") or (parts.scheme and not parts.netloc):
+        raise fm.Invalid(f"'base_url' must be an http(s) address or a path, not '{s}'",
+                         "base_url: https://example.org/")
+    return s if s.endswith("/") else s + "/"
+
+
+FIELDS = (
+    fm.Field("title", fm.as_string),
+    fm.Field("description", fm.as_string),
+    fm.Field("base_url", _base_url),
+    fm.Field("language", fm.as_string),
+    fm.Field("author", fm.as_string),
+    fm.Field("link", _link_policy),
+    fm.Field("allow_html", fm.as_bool),
+    fm.Field("related_count", _positive_int),
+    fm.Field("max_file_size", _size),
+)
+
+
+def load_config(site: str) -> tuple[SiteConfig, list[Diagnostic]]:
+    path = os.path.join(site, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return SiteConfig(), []
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        text = fm.normalise_text(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return SiteConfig(), [error(CONFIG_FILE, line, 1, "file.encoding", "site.yaml is not UTF-8 text",
+                                    "save the file as UTF-8")]
+    except OSError as exc:
+        return SiteConfig(), [error(CONFIG_FILE, 0, 0, "file.read", f"cannot read site.yaml: {exc.strerror}")]
+    values, diags = fm.load_mapping(CONFIG_FILE, text, 1)
+    if values is None:
+        return SiteConfig(), diags
+    data, more = fm.read_fields(CONFIG_FILE, values, FIELDS, "site.yaml", 1)
+    return SiteConfig(**data), diags + more

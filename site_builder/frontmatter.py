@@ -1,0 +1,329 @@
+"""Front-matter: split it from the body, read it with PyYAML's safe C loader, check it.
+
+Everything an editor can get wrong here comes back as a Diagnostic pointing at the
+line and column *in the file* (not in the YAML block), and every problem in the
+block is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import yaml
+
+from site_builder.errors import Diagnostic, did_you_mean, error, warning
+
+try:  # the C loader is much faster; PyYAML without libyaml still works
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SAFE_URL_SCHEMES = ("http", "https", "mailto")
+_BOOL_WORDS = {"y", "yes", "n", "no", "on", "off", "true", "false"}
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that keeps dates as text, so we can check them ourselves."""
+
+
+def _keep_timestamp(loader: Any, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp)
+
+
+# ---------------------------------------------------------------------------
+# Splitting
+
+
+@dataclass(frozen=True)
+class Split:
+    yaml_text: str
+    yaml_line: int  # file line of the first YAML line (1-based)
+    body: str
+    body_line: int  # file line of the first body line (1-based)
+
+
+def normalise_text(text: str) -> str:
+    """BOM, CRLF/CR and NUL: the file reads the same however it was saved."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text
+
+
+def split(path: str, text: str) -> tuple[Split | None, list[Diagnostic]]:
+    if not text.strip():
+        return None, [
+            error(path, 1, 1, "file.empty", "the file is empty",
+                  "start it with front-matter between two '---' lines, e.g. '---\\ntitle: …\\n---'")
+        ]
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return None, [
+            error(path, 1, 1, "frontmatter.missing", "the file does not start with front-matter",
+                  "put '---' on the first line, then the keys (title: …), then '---' again")
+        ]
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return Split(
+                yaml_text="\n".join(lines[1:i]) + "\n",
+                yaml_line=2,
+                body="\n".join(lines[i + 1:]),
+                body_line=i + 2,
+            ), []
+    return None, [
+        error(path, 1, 1, "frontmatter.unclosed", "the front-matter opened here is never closed",
+              "end the front-matter with a line holding only '---'")
+    ]
+
+
+# ---------------------------------------------------------------------------
+# YAML
+
+
+@dataclass
+class Value:
+    """One top-level key's value, with where the key and the value were written."""
+
+    key: str
+    data: Any
+    node: yaml.Node
+    line: int  # where the value starts
+    col: int
+    key_line: int
+    key_col: int
+
+
+def _pos(mark: Any, first_line: int) -> tuple[int, int]:
+    return first_line + mark.line, mark.column + 1
+
+
+def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, Value] | None, list[Diagnostic]]:
+    """Read a YAML mapping; refuse tags, anchors, aliases and duplicate keys."""
+    diags: list[Diagnostic] = []
+    try:
+        for tok in yaml.scan(yaml_text, Loader=_Loader):
+            if isinstance(tok, yaml.TagToken):
+                line, col = _pos(tok.start_mark, first_line)
+                diags.append(error(path, line, col, "yaml.tag", "YAML tags are not allowed in front-matter",
+                                   "remove the '!…' tag and write the value as plain text"))
+            elif isinstance(tok, (yaml.AnchorToken, yaml.AliasToken)):
+                line, col = _pos(tok.start_mark, first_line)
+                what = "anchors ('&name')" if isinstance(tok, yaml.AnchorToken) else "aliases ('*name')"
+                diags.append(error(path, line, col, "yaml.anchor", f"YAML {what} are not allowed in front-matter",
+                                   "write the value out in full where it is needed"))
+        if diags:
+            return None, diags
+        loader = _Loader(yaml_text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = _pos(mark, first_line) if mark else (first_line, 1)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        return None, [error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {problem}",
+                            "check the indentation and quote values that contain ': ' or start with a symbol")]
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        return None, [error(path, first_line, 1, "yaml.syntax", f"front-matter is not valid YAML: {exc}",
+                            "remove control characters from the front-matter")]
+
+    if node is None:
+        return {}, []
+    if not isinstance(node, yaml.MappingNode):
+        line, col = _pos(node.start_mark, first_line)
+        return None, [error(path, line, col, "frontmatter.not-mapping", "front-matter must be a list of 'key: value' lines",
+                            "write one 'key: value' per line, e.g. 'title: My article'")]
+    values: dict[str, Value] = {}
+    constructor = _Loader("")
+    for knode, vnode in node.value:
+        kline, kcol = _pos(knode.start_mark, first_line)
+        if not isinstance(knode, yaml.ScalarNode):
+            diags.append(error(path, kline, kcol, "frontmatter.key", "a front-matter key must be a plain name",
+                               "write keys as 'name: value'"))
+            continue
+        key = str(knode.value)
+        if key in values:
+            first = values[key]
+            diags.append(error(path, kline, kcol, "yaml.duplicate-key",
+                               f"key '{key}' is given twice (first on line {first.key_line})",
+                               "keep one of the two lines"))
+            continue
+        try:
+            data = constructor.construct_object(vnode, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:  # PyYAML raises ValueError for some scalars
+            vline, vcol = _pos(vnode.start_mark, first_line)
+            diags.append(error(path, vline, vcol, "yaml.value", f"cannot read the value of '{key}': {exc}",
+                               "quote the value"))
+            continue
+        vline, vcol = _pos(vnode.start_mark, first_line)
+        values[key] = Value(key, data, vnode, vline, vcol, kline, kcol)
+    constructor.dispose()
+    return values, diags
+
+
+# ---------------------------------------------------------------------------
+# Checking values against a schema
+
+
+class Invalid(Exception):
+    def __init__(self, message: str, hint: str = "", line: int = 0, col: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.line = line
+        self.col = col
+
+
+def _is_bool_word(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and str(node.value).lower() in _BOOL_WORDS and not node.style
+
+
+def _text(v: Value, node: yaml.Node, data: Any, what: str) -> str:
+    if isinstance(data, bool):
+        raw = node.value if isinstance(node, yaml.ScalarNode) else str(data)
+        raise Invalid(f"{what} is read as a yes/no value ({raw} → {str(data).lower()}), not as text",
+                      f"quote it: \"{raw}\"")
+    if data is None:
+        raise Invalid(f"{what} is empty", "write a value after the colon, or remove the line")
+    if isinstance(data, (int, float)) and isinstance(node, yaml.ScalarNode):
+        return str(node.value)  # a number written as a title is still text
+    if not isinstance(data, str):
+        raise Invalid(f"{what} must be text, not a {_kind(data)}", "write it on one line after the colon")
+    return clean_text(data)
+
+
+def clean_text(s: str) -> str:
+    return unicodedata.normalize("NFC", s.replace("\x00", "\ufffd")).strip()
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "list"
+    if isinstance(data, dict):
+        return "mapping"
+    if isinstance(data, bool):
+        return "yes/no value"
+    if isinstance(data, str):
+        return "single text value"
+    if isinstance(data, (int, float)):
+        return "number"
+    return type(data).__name__
+
+
+def as_string(v: Value) -> str:
+    s = _text(v, v.node, v.data, f"'{v.key}'")
+    if not s:
+        raise Invalid(f"'{v.key}' is empty", "write a value after the colon, or remove the line")
+    return s
+
+
+def as_date(v: Value) -> dt.date:
+    raw = v.data
+    if isinstance(raw, (dt.date, dt.datetime)):
+        raw = raw.isoformat()[:10]
+    if not isinstance(raw, str) or not DATE_RE.match(raw.strip()):
+        raise Invalid(f"'{v.key}' must be a date written YYYY-MM-DD, not {raw!r}", "e.g. date: 2023-03-30")
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise Invalid(f"'{v.key}' is an impossible date: {raw.strip()}",
+                      "write a real calendar date as YYYY-MM-DD") from None
+
+
+def as_bool(v: Value) -> bool:
+    if not isinstance(v.data, bool):
+        raise Invalid(f"'{v.key}' must be true or false, not {v.data!r}", f"{v.key}: true")
+    return v.data
+
+
+def as_string_list(v: Value, item_check: Callable[[str], str | None] | None = None) -> tuple[Located, ...]:
+    from site_builder.model import Located
+
+    if not isinstance(v.data, list):
+        example = v.data if isinstance(v.data, str) else "first"
+        raise Invalid(f"'{v.key}' must be a list, not a {_kind(v.data)}", f"{v.key}: [{example}]")
+    out = []
+    for item_node, item in zip(v.node.value, v.data):
+        line = v.line + item_node.start_mark.line - v.node.start_mark.line  # file line of the item
+        col = item_node.start_mark.column + 1
+        try:
+            s = _text(v, item_node, item, f"an item of '{v.key}'")
+        except Invalid as exc:
+            raise Invalid(exc.message, exc.hint, line, col) from None
+        if not s:
+            raise Invalid(f"an item of '{v.key}' is empty", "remove the empty item", line, col)
+        if item_check:
+            problem = item_check(s)
+            if problem:
+                raise Invalid(problem, "", line, col)
+        out.append(Located(s, line, col))
+    return tuple(out)
+
+
+def check_slug(s: str) -> str | None:
+    if not SLUG_RE.match(s):
+        return f"'{s}' is not a valid slug: use lowercase letters, digits and hyphens only"
+    return None
+
+
+def safe_url(url: str) -> bool:
+    """True for relative URLs and for http, https and mailto ones."""
+    probe = "".join(ch for ch in url if ch > " " and ch != "\x7f").lower()
+    try:
+        scheme = urlsplit(probe).scheme
+    except ValueError:
+        return False
+    if not scheme:
+        return ":" not in probe.split("/", 1)[0]
+    return scheme in SAFE_URL_SCHEMES
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    read: Callable[[Value], Any]
+    required: bool = False
+
+
+def check_keys(path: str, values: dict[str, Value], known: tuple[str, ...], where: str,
+               ) -> list[Diagnostic]:
+    diags = []
+    for key, v in values.items():
+        if key not in known:
+            hint = did_you_mean(key, known) or f"known keys are: {', '.join(known)}"
+            diags.append(warning(path, v.key_line, v.key_col, "frontmatter.unknown-key",
+                                 f"unknown {where} key '{key}'", hint))
+    return diags
+
+
+def read_fields(path: str, values: dict[str, Value], fields: tuple[Field, ...], where: str,
+                missing_line: int) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """Check each known field; unknown keys are warnings naming the nearest known key."""
+    diags = check_keys(path, values, tuple(f.name for f in fields), where)
+    out: dict[str, Any] = {}
+    for f in fields:
+        v = values.get(f.name)
+        if v is None:
+            if f.required:
+                diags.append(error(path, missing_line, 1, "frontmatter.missing-key", f"{where} has no '{f.name}'",
+                                   f"add a line '{f.name}: …' to the front-matter"))
+            continue
+        try:
+            out[f.name] = f.read(v)
+        except Invalid as exc:
+            diags.append(error(path, exc.line or v.line, exc.col or v.col, "frontmatter.value", exc.message, exc.hint))
+    return out, diags

@@ -1,0 +1,372 @@
+"""The link stage: token-stream surgery on one parsed document.
+
+Entity links: in every inline token outside headings, the linkable text (text,
+soft line breaks, emphasis boundaries) is joined into one string; code spans,
+existing links, images, raw HTML and cross-references become barriers. The
+matcher finds mentions in that string; each is spliced back in as
+``link_open``/``link_close`` tokens around the original text tokens, so the
+visible text never changes. Cross-references (``[[slug]]``) and ``::: related``
+blocks are resolved against the site index here too. The stage returns the
+body HTML and the facts it found (mentions, cross-references) as data.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from html import escape
+from typing import Any, Sequence
+
+from site_builder import markdown
+from site_builder.errors import Diagnostic, did_you_mean, error, warning
+from site_builder.glossary import BARRIER, Match, Matcher
+from site_builder.index import SiteIndex
+from site_builder.markdown import Token
+from site_builder.model import ARTICLE, ArticleHeader, CrossRef, Document, EntryHeader, LinkedDocument, Mention
+
+_ZERO_WIDTH = {"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"}
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_SKIP_BLOCKS = {"heading_open": "heading_close"}
+
+
+class _Policy:
+    def __init__(self, doc: Document, link_all: bool):
+        header = doc.header
+        self.link_all = link_all
+        self.self_slug = header.slug if isinstance(header, EntryHeader) else None
+        nolink = header.nolink if isinstance(header, ArticleHeader) else False
+        self.none = nolink is True
+        self.excluded = set(nolink) if isinstance(nolink, tuple) else set()
+        self.linked: set[str] = set()
+
+    def allows(self, slug: str) -> bool:
+        if self.none or slug == self.self_slug or slug in self.excluded:
+            return False
+        return self.link_all or slug not in self.linked
+
+
+def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: bool = False,
+         allow_html: bool = False) -> LinkedDocument:
+    header = doc.header
+    assert header is not None
+    policy = _Policy(doc, link_all)
+    state = _State(doc, index, matcher, policy)
+    out: list[Token] = []
+    tokens = doc.tokens
+    i = 0
+    in_heading = False
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "heading_open":
+            in_heading = True
+        elif tok.type == "heading_close":
+            in_heading = False
+        if tok.type == f"container_{markdown.RELATED}_open":
+            j = i
+            depth = 0
+            while j < len(tokens):
+                if tokens[j].type == f"container_{markdown.RELATED}_open":
+                    depth += 1
+                elif tokens[j].type == f"container_{markdown.RELATED}_close":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            out.append(state.related_block(tokens[i:j + 1]))
+            i = j + 1
+            continue
+        if tok.type == "inline" and tok.children:
+            out.append(state.inline(tok, link_entities=not in_heading))
+        else:
+            out.append(tok)
+        i += 1
+    html = markdown.render(out, allow_html)
+    return LinkedDocument(
+        slug=header.slug,
+        kind=header.kind,
+        body_html=html,
+        mentions=tuple(state.mentions),
+        entities=tuple(sorted(state.entities)),
+        xrefs=tuple(state.xrefs),
+        diagnostics=tuple(state.diagnostics),
+    )
+
+
+class _State:
+    def __init__(self, doc: Document, index: SiteIndex, matcher: Matcher | None, policy: _Policy):
+        self.doc = doc
+        self.path = doc.source.path
+        self.index = index
+        self.matcher = matcher
+        self.policy = policy
+        self.mentions: list[Mention] = []
+        self.entities: set[str] = set()
+        self.xrefs: list[CrossRef] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.first_line = doc.body_line
+
+    # -- cross-references ------------------------------------------------
+
+    def _target(self, slug: str, line: int, col: int, what: str) -> ArticleHeader | EntryHeader | None:
+        header = self.index.resolve(slug)
+        if header is None:
+            if slug in self.index.drafts:
+                self.diagnostics.append(error(self.path, line, col, "xref.draft",
+                                              f"{what} '{slug}' points at a draft, which this build leaves out",
+                                              "publish that article (remove 'draft: true'), or remove the reference"))
+                return None
+            hint = did_you_mean(slug, self.index.all_slugs()) or "the slug is the file name without '.md'"
+            self.diagnostics.append(error(self.path, line, col, "xref.unknown",
+                                          f"{what} '{slug}' matches no article or glossary entry", hint))
+            return None
+        if header.slug == self.doc.header.slug and header.kind == self.doc.header.kind:
+            self.diagnostics.append(warning(self.path, line, col, "xref.self",
+                                            f"{what} '{slug}' points at this page itself; it is dropped",
+                                            "remove the reference"))
+            return None
+        self.xrefs.append(CrossRef(header.slug, line, col))
+        return header
+
+    def xref(self, tok: Token) -> list[Token]:
+        meta = tok.meta
+        header = self._target(meta["slug"], meta.get("line", 0), meta.get("col", 0), "cross-reference")
+        text = meta["text"] or (header.title if header else meta["slug"])
+        if header is None:
+            return [_text(text)]
+        attrs = {"href": self.index.url(header.slug), "class": f"xref xref-{header.kind}",
+                 "data-preview": header.slug}
+        return [Token("link_open", "a", 1, attrs=attrs), _text(text), Token("link_close", "a", -1)]
+
+    def related_block(self, tokens: Sequence[Token]) -> Token:
+        cards = []
+        seen: set[str] = set()
+        for tok in tokens:
+            if tok.type != "inline" or not tok.map:
+                continue
+            for k, raw in enumerate(tok.content.split("\n")):
+                slug = raw.strip()
+                if not slug:
+                    continue
+                line = self.first_line + tok.map[0] + k
+                col = 1 + _source_col(self.doc, line, slug)
+                if slug in seen:
+                    self.diagnostics.append(warning(self.path, line, col, "related.duplicate",
+                                                    f"'{slug}' is listed twice in this related block; the repeat is dropped",
+                                                    "remove the repeated line"))
+                    continue
+                seen.add(slug)
+                header = self._target(slug, line, col, "related item")
+                if header is not None:
+                    cards.append(header)
+        block = Token("html_block", "", 0)
+        block.content = card_list(cards, self.index, "related-block") if cards else ""
+        return block
+
+    # -- entity links ----------------------------------------------------
+
+    def inline(self, tok: Token, link_entities: bool) -> Token:
+        children = list(tok.children or ())
+        has_xref = any(c.type == markdown.XREF for c in children)
+        if has_xref:
+            expanded: list[Token] = []
+            for c in children:
+                expanded.extend(self.xref(c) if c.type == markdown.XREF else [c])
+            children = expanded
+        if link_entities and self.matcher is not None and not self.policy.none:
+            children = self._link_entities(tok, children)
+        elif not has_xref:
+            return tok
+        new = copy.copy(tok)
+        new.children = children
+        return new
+
+    def _link_entities(self, block: Token, children: list[Token]) -> list[Token]:
+        parts: list[str] = []
+        starts: list[int] = []  # the string offset where each child begins
+        pos = 0
+        depth_link = 0
+        for c in children:
+            starts.append(pos)
+            t = c.type
+            if depth_link:
+                piece = ""
+                if t == "link_open":
+                    depth_link += 1
+                elif t == "link_close":
+                    depth_link -= 1
+            elif t == "text":
+                piece = c.content
+            elif t == "softbreak":
+                piece = "\n"
+            elif t in _ZERO_WIDTH:
+                piece = ""
+            elif t == "link_open":
+                depth_link = 1
+                piece = BARRIER
+            else:
+                piece = BARRIER
+            parts.append(piece)
+            pos += len(piece)
+        starts.append(pos)
+        text = "".join(parts)
+        if not text.strip(BARRIER + " \n"):
+            return children
+        matches = self.matcher.find(text)
+        if not matches:
+            return children
+        inserts: list[tuple[int, int, int, Token]] = []  # (child, offset, order, token)
+        line0 = self.first_line + (block.map[0] if block.map else 0)
+        for m in matches:
+            if m.entry == self.policy.self_slug or BARRIER in text[m.start:m.end]:
+                continue
+            self.entities.add(m.entry)
+            if not self.policy.allows(m.entry):
+                continue
+            where = _place(children, starts, m)
+            if where is None:
+                continue
+            (c0, o0), (c1, o1) = where
+            self.policy.linked.add(m.entry)
+            attrs = {"href": self.index.url(m.entry), "class": "entity", "data-entity": m.entry}
+            inserts.append((c0, o0, 1, Token("link_open", "a", 1, attrs=attrs)))
+            inserts.append((c1, o1, 0, Token("link_close", "a", -1)))
+            if not any(x.entry == m.entry for x in self.mentions):
+                self.mentions.append(Mention(m.entry, line0 + text.count("\n", 0, m.start),
+                                             _sentence(text, m.start, m.end)))
+        if not inserts:
+            return children
+        return _splice(children, inserts)
+
+
+def _place(children: list[Token], starts: list[int], m: Match) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Where link_open and link_close go: (child index, offset in its text), nested
+    properly with any emphasis the match crosses; None when that is impossible."""
+    c0 = _child_at(starts, m.start, children, end=False)
+    c1 = _child_at(starts, m.end, children, end=True)
+    if c0 is None or c1 is None:
+        return None
+    o0 = m.start - starts[c0]
+    o1 = m.end - starts[c1]
+    # Balance the emphasis between the two ends, hoisting the ends outward over
+    # adjacent markup when the match starts or ends exactly at a tag.
+    stack: list[str] = []
+    unmatched_close = 0
+    for k in range(c0 + 1, c1):
+        t = children[k].type
+        if t.endswith("_open"):
+            stack.append(t[:-5])
+        elif t.endswith("_close"):
+            if stack and stack[-1] == t[:-6]:
+                stack.pop()
+            else:
+                unmatched_close += 1
+    if unmatched_close:
+        if o0 != 0:
+            return None
+        k = c0
+        for _ in range(unmatched_close):
+            if k - 1 >= 0 and children[k - 1].type.endswith("_open") and children[k - 1].type in _ZERO_WIDTH:
+                k -= 1
+            else:
+                return None
+        c0, o0 = k, 0
+    if stack:
+        if o1 != len(children[c1].content):
+            return None
+        k = c1
+        for _ in range(len(stack)):
+            if k + 1 < len(children) and children[k + 1].type.endswith("_close") and children[k + 1].type in _ZERO_WIDTH:
+                k += 1
+            else:
+                return None
+        c1, o1 = k, 1  # after the closing tag (offset 1 past a zero-width token)
+    return (c0, o0), (c1, o1)
+
+
+def _child_at(starts: list[int], offset: int, children: list[Token], end: bool) -> int | None:
+    """The text child holding ``offset`` (for an end: the child it is the end of)."""
+    for k, c in enumerate(children):
+        if c.type != "text":
+            continue
+        a, b = starts[k], starts[k + 1]
+        if (a <= offset < b) if not end else (a < offset <= b):
+            return k
+    return None
+
+
+def _splice(children: list[Token], inserts: list[tuple[int, int, int, Token]]) -> list[Token]:
+    by_child: dict[int, list[tuple[int, int, Token]]] = {}
+    for c, o, order, t in inserts:
+        by_child.setdefault(c, []).append((o, order, t))
+    out: list[Token] = []
+    for k, child in enumerate(children):
+        if k not in by_child:
+            out.append(child)
+            continue
+        points = sorted(by_child[k], key=lambda x: (x[0], x[1]))
+        if child.type != "text":
+            # zero-width markup: offset 0 means before it, 1 means after it
+            out.extend(t for o, _, t in points if o == 0)
+            out.append(child)
+            out.extend(t for o, _, t in points if o > 0)
+            continue
+        content = child.content
+        last = 0
+        for o, _, t in points:
+            if o > last:
+                out.append(_text(content[last:o]))
+                last = o
+            out.append(t)
+        if last < len(content):
+            out.append(_text(content[last:]))
+    return out
+
+
+def _text(content: str) -> Token:
+    t = Token("text", "", 0)
+    t.content = content
+    return t
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around a mention, as plain text."""
+    a = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        a = m.end()
+    b_match = _SENTENCE_END.search(text, end)
+    b = b_match.end() if b_match else len(text)
+    sentence = text[a:b].replace(BARRIER, " ").replace("\n", " ")
+    return " ".join(sentence.split())
+
+
+def _source_col(doc: Document, line: int, needle: str) -> int:
+    lines = doc.text.split("\n")
+    if 0 < line <= len(lines):
+        return max(lines[line - 1].find(needle), 0)
+    return 0
+
+
+def card_list(headers: Sequence[ArticleHeader | EntryHeader], index: SiteIndex, css: str) -> str:
+    """A list of cards (title, kind, date, summary), escaped; used in bodies and pages."""
+    items = []
+    for h in headers:
+        kind = "Article" if h.kind == ARTICLE else "Glossary"
+        date = ""
+        if isinstance(h, ArticleHeader):
+            date = f'<time datetime="{h.date.isoformat()}">{escape(format_date(h.date))}</time>'
+        summary = f"<p>{escape(h.summary)}</p>" if h.summary else ""
+        items.append(
+            f'<li class="card card-{h.kind}"><a href="{escape(index.url(h.slug))}" data-preview="{escape(h.slug)}">'
+            f"{escape(h.title)}</a>"
+            f'<span class="card-meta"><span class="card-kind">{kind}</span>{date}</span>{summary}</li>'
+        )
+    return f'<ul class="cards {css}">\n' + "\n".join(items) + "\n</ul>\n"
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def format_date(d: Any) -> str:
+    """'30 March 2023', the same in every locale."""
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"

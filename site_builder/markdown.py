@@ -1,0 +1,137 @@
+"""Markdown: the only module that imports markdown_it.
+
+CommonMark plus tables, footnotes, heading anchors, ``::: related`` containers and
+``[[slug]]`` / ``[[slug|text]]`` cross-references (an inline rule, so it never fires
+inside code or links). Raw HTML is escaped unless the site allows it; typographer and
+linkify stay off (they have quadratic inputs); links whose scheme is not http, https,
+mailto or relative are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from typing import Any, Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+from site_builder.frontmatter import safe_url
+
+XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
+_SLUG_CHARS = re.compile(r"[^\w\s-]", re.UNICODE)
+
+__all__ = ["Token", "parse", "render", "slugify", "XREF"]
+
+XREF = "xref"
+RELATED = "related"
+
+
+def slugify(text: str) -> str:
+    """A URL slug for a title: ASCII letters, digits and hyphens."""
+    text = unicodedata.normalize("NFKD", text)
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    text = _SLUG_CHARS.sub(" ", text)
+    return "-".join(text.split())
+
+
+def _heading_slug(text: str) -> str:
+    return slugify(text) or "section"
+
+
+def _xref_rule(state: StateInline, silent: bool) -> bool:
+    """``[[slug]]`` and ``[[slug|text]]``: a token carrying the slug as data."""
+    src = state.src
+    pos = state.pos
+    if not src.startswith("[[", pos):
+        return False
+    m = XREF_RE.match(src, pos)
+    if not m:
+        return False
+    if not silent:
+        token = state.push(XREF, "", 0)
+        token.meta = {
+            "slug": m.group(1).strip(),
+            "text": (m.group(2) or "").strip(),
+            "raw": m.group(0),
+            "offset": pos,  # into the inline content; made into line:col by _locate_xrefs
+        }
+        token.content = m.group(0)
+    state.pos = m.end()
+    return True
+
+
+def _locate_xrefs(state: Any) -> None:
+    """Give cross-references a file line and column (inline tokens carry none)."""
+    lines: Sequence[str] = state.env.get("lines", ())
+    first = state.env.get("first_line", 1)
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or not block.map:
+            continue
+        for child in block.children:
+            if child.type != XREF:
+                continue
+            offset = child.meta["offset"]
+            line_index = block.map[0] + block.content.count("\n", 0, offset)
+            col = 1
+            if 0 <= line_index < len(lines):
+                found = lines[line_index].find(child.meta["raw"])
+                col = found + 1 if found >= 0 else 1
+            child.meta["line"] = first + line_index
+            child.meta["col"] = col
+
+
+def _validate_link(url: str) -> bool:
+    return safe_url(url)
+
+
+@functools.lru_cache(maxsize=None)
+def parser(allow_html: bool = False) -> MarkdownIt:
+    """Built once per process and setting."""
+    md = MarkdownIt("commonmark", {"html": allow_html, "typographer": False, "linkify": False})
+    md.enable("table")
+    md.use(footnote_plugin)
+    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_heading_slug)
+    md.use(container_plugin, name=RELATED)
+    md.validateLink = _validate_link
+    md.inline.ruler.before("link", XREF, _xref_rule)
+    md.core.ruler.after("inline", "locate_xrefs", _locate_xrefs)
+    md.add_render_rule(XREF, _render_unresolved_xref)
+    return md
+
+
+def _render_unresolved_xref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    from html import escape
+
+    tok = tokens[idx]
+    return escape(tok.meta.get("text") or tok.meta["slug"])
+
+
+def parse(body: str, first_line: int, allow_html: bool = False) -> list[Token]:
+    """Markdown tokens for a body whose first line is ``first_line`` in its file."""
+    lines = body.split("\n")
+    env: dict[str, Any] = {"lines": lines, "first_line": first_line}
+    return parser(allow_html).parse(body, env)
+
+
+def render(tokens: Sequence[Token], allow_html: bool = False) -> str:
+    md = parser(allow_html)
+    return md.renderer.render(list(tokens), md.options, {})
+
+
+def plain_text(tokens: Sequence[Token]) -> str:
+    """The visible text of inline children (for contexts such as the mention sentence)."""
+    out = []
+    for t in tokens:
+        if t.type in ("text", "code_inline"):
+            out.append(t.content)
+        elif t.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif t.type == XREF:
+            out.append(t.meta.get("text") or t.meta["slug"])
+    return "".join(out)

@@ -1,0 +1,139 @@
+"""The frozen value types that flow between stages.
+
+Every stage takes and returns these; none of them holds a reference to a mutable
+shared context, so each per-file stage can be cached by a hash of its inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from site_builder.errors import Diagnostic
+
+ARTICLE = "article"
+ENTRY = "entry"
+
+ENTRY_TYPES = ("ORG", "PERSON", "GPE", "EVENT", "LAW", "OTHER")
+TYPE_LABELS = {
+    "ORG": "Organisations",
+    "PERSON": "People",
+    "GPE": "Places",
+    "EVENT": "Events",
+    "LAW": "Laws and measures",
+    "OTHER": "Other",
+}
+TYPE_NAMES = {
+    "ORG": "Organisation",
+    "PERSON": "Person",
+    "GPE": "Place",
+    "EVENT": "Event",
+    "LAW": "Law or measure",
+    "OTHER": "Other",
+}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # site-relative, forward slashes, e.g. "content/articles/deal.md"
+    abspath: str
+    kind: str  # ARTICLE or ENTRY
+    digest: str  # sha256 of the bytes
+
+
+@dataclass(frozen=True)
+class Located:
+    """A front-matter value with the place it was written."""
+
+    value: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str
+    alt: str
+    caption: str
+    credit: str
+
+
+@dataclass(frozen=True)
+class ArticleHeader:
+    slug: str
+    path: str
+    title: str
+    date: _dt.date
+    summary: str
+    tags: tuple[str, ...]
+    related: tuple[Located, ...]
+    byline: str
+    source: str
+    image: Image | None
+    draft: bool
+    nolink: bool | tuple[str, ...]
+    kind: str = ARTICLE
+
+
+@dataclass(frozen=True)
+class EntryHeader:
+    slug: str
+    path: str
+    title: str
+    terms: tuple[Located, ...]  # title first, then aliases
+    summary: str
+    type: str
+    kind: str = ENTRY
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(t.value for t in self.terms[1:])
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed source file: its header, its Markdown tokens and what went wrong."""
+
+    source: SourceFile
+    header: ArticleHeader | EntryHeader | None  # None when the front-matter was unusable
+    tokens: tuple[Any, ...]  # markdown-it tokens; never mutated after parsing
+    diagnostics: tuple[Diagnostic, ...]
+    body_line: int = 1  # file line of the body's first line (token maps are body-relative)
+    text: str = ""  # the whole file, normalised (for columns and for source lines in the error overlay)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One entity link made in a document."""
+
+    entry: str  # entry slug
+    line: int
+    sentence: str  # the sentence around the mention, plain text
+
+
+@dataclass(frozen=True)
+class CrossRef:
+    """One ``[[slug]]`` or related-block reference that resolved."""
+
+    target: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class LinkedDocument:
+    slug: str
+    kind: str
+    body_html: str
+    mentions: tuple[Mention, ...]  # in document order, at most one per entry
+    entities: tuple[str, ...]  # every entry slug mentioned anywhere (for related scoring)
+    xrefs: tuple[CrossRef, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    out_path: str  # relative to the output folder, e.g. "articles/deal/index.html"
+    template: str
+    context: dict[str, Any] = field(hash=False)

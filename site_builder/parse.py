@@ -1,0 +1,217 @@
+"""The parse stage: one source file in, one Document out (a map; needs nothing else)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from site_builder import frontmatter as fm
+from site_builder import markdown
+from site_builder.config import SiteConfig
+from site_builder.errors import Diagnostic, error, warning
+from site_builder.model import (
+    ARTICLE,
+    ENTRY_TYPES,
+    ArticleHeader,
+    Document,
+    EntryHeader,
+    Image,
+    Located,
+    SourceFile,
+)
+
+IMAGE_KEYS = ("src", "alt", "caption", "credit")
+
+
+def _slug(v: fm.Value) -> str:
+    s = fm.as_string(v)
+    problem = fm.check_slug(s)
+    if problem:
+        raise fm.Invalid(problem, f"slug: {markdown.slugify(s) or 'my-article'}")
+    return s
+
+
+def _tags(v: fm.Value) -> tuple[str, ...]:
+    return tuple(item.value for item in fm.as_string_list(v))
+
+
+def _slugs(v: fm.Value) -> tuple[Located, ...]:
+    return fm.as_string_list(v)
+
+
+def _nolink(v: fm.Value) -> bool | tuple[str, ...]:
+    if isinstance(v.data, bool):
+        return v.data
+    if not isinstance(v.data, list):
+        raise fm.Invalid("'nolink' must be true or a list of glossary slugs", "nolink: [wagner-group]")
+    return tuple(item.value for item in fm.as_string_list(v))
+
+
+def _entry_type(v: fm.Value) -> str:
+    s = fm.as_string(v)
+    if s.upper() in ENTRY_TYPES:
+        return s.upper()
+    from site_builder.errors import did_you_mean
+
+    raise fm.Invalid(f"'type' must be one of {', '.join(ENTRY_TYPES)}, not '{s}'",
+                     did_you_mean(s.upper(), ENTRY_TYPES) or "type: ORG")
+
+
+ARTICLE_FIELDS = (
+    fm.Field("title", fm.as_string, required=True),
+    fm.Field("date", fm.as_date, required=True),
+    fm.Field("summary", fm.as_string),
+    fm.Field("tags", _tags),
+    fm.Field("related", _slugs),
+    fm.Field("byline", fm.as_string),
+    fm.Field("source", fm.as_string),
+    fm.Field("image", lambda v: v),  # checked by _image, which needs the path
+    fm.Field("slug", _slug),
+    fm.Field("draft", fm.as_bool),
+    fm.Field("nolink", _nolink),
+)
+
+ENTRY_FIELDS = (
+    fm.Field("title", fm.as_string, required=True),
+    fm.Field("aliases", fm.as_string_list),
+    fm.Field("summary", fm.as_string, required=True),
+    fm.Field("type", _entry_type),
+)
+
+
+def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
+    if isinstance(v.data, str):  # shorthand: image: /images/x.svg
+        data: dict[str, Any] = {"src": v.data}
+        positions = {"src": (v.line, v.col)}
+    elif isinstance(v.data, dict):
+        data = v.data
+        positions = {}
+        for knode, vnode in v.node.value:
+            positions[str(knode.value)] = (v.line + vnode.start_mark.line - v.node.start_mark.line,
+                                           vnode.start_mark.column + 1)
+    else:
+        diags.append(error(path, v.line, v.col, "frontmatter.value", "'image' must be a mapping with src, alt, caption and credit",
+                           "image:\n    src: /images/photo.jpg\n    alt: what the picture shows"))
+        return None
+    values: dict[str, str] = {}
+    for key, raw in data.items():
+        line, col = positions.get(str(key), (v.line, v.col))
+        if key not in IMAGE_KEYS:
+            from site_builder.errors import did_you_mean
+
+            diags.append(warning(path, line, col, "frontmatter.unknown-key", f"unknown image key '{key}'",
+                                 did_you_mean(str(key), IMAGE_KEYS) or f"known keys are: {', '.join(IMAGE_KEYS)}"))
+            continue
+        if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
+            diags.append(error(path, line, col, "frontmatter.value", f"image '{key}' must be text",
+                               f"quote it: {key}: \"…\""))
+            continue
+        values[key] = fm.clean_text(str(raw))
+    src = values.get("src", "")
+    if not src:
+        diags.append(error(path, v.line, v.col, "frontmatter.missing-key", "'image' has no 'src'",
+                           "add 'src: /images/file.jpg' (a path or an http(s) address)"))
+        return None
+    if not fm.safe_url(src):
+        line, col = positions.get("src", (v.line, v.col))
+        diags.append(error(path, line, col, "url.scheme", f"image src '{src}' uses a scheme that is not allowed",
+                           "use a relative path or an http, https or mailto address"))
+        return None
+    if not values.get("alt"):
+        diags.append(warning(path, v.line, v.col, "frontmatter.image-alt", "the lead image has no 'alt' text",
+                             "describe what the picture shows for readers who cannot see it: alt: …"))
+    return Image(src, values.get("alt", ""), values.get("caption", ""), values.get("credit", ""))
+
+
+def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Diagnostic]]:
+    try:
+        size = os.path.getsize(source.abspath)
+        if size > max_size:
+            return None, [error(source.path, 0, 0, "file.too-large",
+                                f"the file is {size:,} bytes, over the {max_size:,}-byte limit",
+                                "split it into smaller articles, or raise max_file_size in site.yaml")]
+        with open(source.abspath, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        return None, [error(source.path, 0, 0, "file.read", f"cannot read the file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, [error(source.path, line, col, "file.encoding", "the file is not UTF-8 text",
+                            "save it as UTF-8 (most editors offer this under 'Save with encoding')")]
+    return fm.normalise_text(text), []
+
+
+def parse(source: SourceFile, config: SiteConfig) -> Document:
+    text, diags = read_source(source, config.max_file_size)
+    if text is None:
+        return Document(source, None, (), tuple(diags))
+    parts, more = fm.split(source.path, text)
+    diags += more
+    if parts is None:
+        return Document(source, None, (), tuple(diags), 1, text)
+    values, more = fm.load_mapping(source.path, parts.yaml_text, parts.yaml_line)
+    diags += more
+    header = None
+    if values is not None:
+        if source.kind == ARTICLE:
+            header = _article_header(source, values, parts, diags)
+        else:
+            header = _entry_header(source, values, parts, diags)
+    tokens = markdown.parse(parts.body, parts.body_line, config.allow_html)
+    return Document(source, header, tuple(tokens), tuple(diags), parts.body_line, text)
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _article_header(source: SourceFile, values: dict[str, fm.Value], parts: fm.Split,
+                    diags: list[Diagnostic]) -> ArticleHeader | None:
+    data, more = fm.read_fields(source.path, values, ARTICLE_FIELDS, "article front-matter", 1)
+    diags += more
+    image = _image(source.path, values["image"], diags) if "image" in values else None
+    if "summary" not in values:
+        diags.append(warning(source.path, 1, 1, "frontmatter.missing-summary", "the article has no 'summary'",
+                             "add one sentence as 'summary: …'; it shows on cards, in the feed and in search results"))
+    if "title" not in data or "date" not in data:
+        return None
+    slug = data.get("slug") or markdown.slugify(_stem(source.path))
+    if not slug:
+        diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
+                           "rename the file with letters or digits, or add 'slug: my-article'"))
+        return None
+    return ArticleHeader(
+        slug=slug,
+        path=source.path,
+        title=data["title"],
+        date=data["date"],
+        summary=data.get("summary", ""),
+        tags=data.get("tags", ()),
+        related=data.get("related", ()),
+        byline=data.get("byline", ""),
+        source=data.get("source", ""),
+        image=image,
+        draft=data.get("draft", False),
+        nolink=data.get("nolink", False),
+    )
+
+
+def _entry_header(source: SourceFile, values: dict[str, fm.Value], parts: fm.Split,
+                  diags: list[Diagnostic]) -> EntryHeader | None:
+    data, more = fm.read_fields(source.path, values, ENTRY_FIELDS, "glossary front-matter", 1)
+    diags += more
+    if "title" not in data or "summary" not in data:
+        return None
+    slug = markdown.slugify(_stem(source.path))
+    if not slug:
+        diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
+                           "rename the file with letters or digits"))
+        return None
+    title_value = values["title"]
+    terms = (Located(data["title"], title_value.line, title_value.col),) + data.get("aliases", ())
+    return EntryHeader(slug=slug, path=source.path, title=data["title"], terms=terms,
+                       summary=data["summary"], type=data.get("type", "OTHER"))

@@ -1,0 +1,162 @@
+"""Backlinks and related reading: cheap reduces over the link stage's facts."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Iterable
+
+from site_builder.errors import Diagnostic, did_you_mean, error, warning
+from site_builder.index import SiteIndex
+from site_builder.model import ArticleHeader, EntryHeader, LinkedDocument
+
+
+@dataclass(frozen=True)
+class Backlink:
+    source: ArticleHeader | EntryHeader
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Backlinks:
+    mentioned_in: dict[str, tuple[Backlink, ...]]  # entry slug -> articles mentioning it, newest first
+    referenced_by: dict[str, tuple[ArticleHeader | EntryHeader, ...]]  # slug -> pages cross-referencing it
+
+
+def _newest_first(h: ArticleHeader | EntryHeader) -> tuple:
+    if isinstance(h, ArticleHeader):
+        return (0, -h.date.toordinal(), h.title.casefold(), h.slug)
+    return (1, 0, h.title.casefold(), h.slug)
+
+
+def build_backlinks(linked: dict[tuple[str, str], LinkedDocument], index: SiteIndex) -> Backlinks:
+    mentioned: dict[str, list[Backlink]] = {}
+    referenced: dict[str, dict[str, ArticleHeader | EntryHeader]] = {}
+    for (kind, slug), doc in linked.items():
+        source = index.articles.get(slug) if kind == "article" else index.entries.get(slug)
+        if source is None:
+            continue
+        if kind == "article":
+            sentences = {m.entry: m.sentence for m in doc.mentions}
+            for entry in doc.entities:
+                mentioned.setdefault(entry, []).append(Backlink(source, sentences.get(entry, "")))
+        for x in doc.xrefs:
+            referenced.setdefault(x.target, {})[f"{kind}:{slug}"] = source
+    return Backlinks(
+        mentioned_in={k: tuple(sorted(v, key=lambda b: _newest_first(b.source))) for k, v in mentioned.items()},
+        referenced_by={k: tuple(sorted(v.values(), key=_newest_first)) for k, v in referenced.items()},
+    )
+
+
+@dataclass(frozen=True)
+class Pick:
+    header: ArticleHeader | EntryHeader
+    explicit: bool
+    score: float = 0.0
+    shared_entities: tuple[tuple[str, float], ...] = ()
+    shared_tags: tuple[tuple[str, float], ...] = ()
+    date_score: float = 0.0
+
+
+ENTITY_WEIGHT = 1.0
+TAG_WEIGHT = 0.5
+DATE_WEIGHT = 0.5
+DATE_SCALE_DAYS = 30.0
+_CANDIDATE_POOL = 200
+
+
+class RelatedPicker:
+    """Scores articles against each other: shared entities weighted by rarity (IDF),
+    shared tags (IDF, half weight) and nearness in date. Built once per build."""
+
+    def __init__(self, index: SiteIndex, linked: dict[tuple[str, str], LinkedDocument]):
+        self.index = index
+        self.articles = sorted(index.articles.values(), key=lambda a: a.slug)
+        n = max(len(self.articles), 1)
+        self.entities: dict[str, frozenset[str]] = {}
+        self.by_entity: dict[str, list[str]] = {}
+        self.by_tag: dict[str, list[str]] = {}
+        for a in self.articles:
+            doc = linked.get(("article", a.slug))
+            ents = frozenset(doc.entities) if doc else frozenset()
+            self.entities[a.slug] = ents
+            for e in sorted(ents):
+                self.by_entity.setdefault(e, []).append(a.slug)
+            for t in sorted(set(a.tags)):
+                self.by_tag.setdefault(t, []).append(a.slug)
+        self.entity_idf = {e: math.log(1 + n / len(s)) for e, s in self.by_entity.items()}
+        self.tag_idf = {t: math.log(1 + n / len(s)) for t, s in self.by_tag.items()}
+        self.by_date = sorted((a.date.toordinal(), a.slug) for a in self.articles)
+
+    def explicit(self, article: ArticleHeader) -> tuple[list[Pick], list[Diagnostic]]:
+        picks: list[Pick] = []
+        diags: list[Diagnostic] = []
+        seen: set[str] = set()
+        for item in article.related:
+            slug = item.value
+            if slug == article.slug:
+                diags.append(warning(article.path, item.line, item.col, "related.self",
+                                     "an article cannot be related to itself; the item is dropped", "remove it"))
+                continue
+            if slug in seen:
+                diags.append(warning(article.path, item.line, item.col, "related.duplicate",
+                                     f"'{slug}' is listed twice in 'related'; the repeat is dropped", "remove it"))
+                continue
+            seen.add(slug)
+            header = self.index.resolve(slug)
+            if header is None:
+                if slug in self.index.drafts:
+                    diags.append(error(article.path, item.line, item.col, "related.draft",
+                                       f"related item '{slug}' is a draft, which this build leaves out",
+                                       "publish it or remove it from 'related'"))
+                else:
+                    diags.append(error(article.path, item.line, item.col, "related.unknown",
+                                       f"related item '{slug}' matches no article or glossary entry",
+                                       did_you_mean(slug, self.index.all_slugs()) or "use the slug of an existing page"))
+                continue
+            picks.append(Pick(header, True))
+        return picks, diags
+
+    def _candidates(self, article: ArticleHeader) -> set[str]:
+        pool: set[str] = set()
+        ents = sorted(self.entities.get(article.slug, ()), key=lambda e: (len(self.by_entity[e]), e))
+        for e in ents:  # rarest first: they carry the most weight
+            pool.update(self.by_entity[e])
+            if len(pool) >= _CANDIDATE_POOL:
+                break
+        for t in sorted(set(article.tags), key=lambda t: (len(self.by_tag.get(t, ())), t)):
+            if len(pool) >= 2 * _CANDIDATE_POOL:
+                break
+            pool.update(self.by_tag.get(t, ()))
+        # the nearest in date, so that every article can be padded
+        k = bisect_left(self.by_date, (article.date.toordinal(), article.slug))
+        for _, slug in self.by_date[max(0, k - 6):k + 7]:
+            pool.add(slug)
+        pool.discard(article.slug)
+        return pool
+
+    def score(self, article: ArticleHeader, other: ArticleHeader) -> Pick:
+        mine = self.entities.get(article.slug, frozenset())
+        theirs = self.entities.get(other.slug, frozenset())
+        shared_e = tuple(sorted(((e, self.entity_idf[e]) for e in mine & theirs), key=lambda x: (-x[1], x[0])))
+        shared_t = tuple(sorted(((t, self.tag_idf[t]) for t in set(article.tags) & set(other.tags)),
+                                key=lambda x: (-x[1], x[0])))
+        days = abs(article.date.toordinal() - other.date.toordinal())
+        date_score = 1.0 / (1.0 + days / DATE_SCALE_DAYS)
+        total = (ENTITY_WEIGHT * sum(w for _, w in shared_e) + TAG_WEIGHT * sum(w for _, w in shared_t)
+                 + DATE_WEIGHT * date_score)
+        return Pick(other, False, round(total, 9), shared_e, shared_t, round(date_score, 9))
+
+    def automatic(self, article: ArticleHeader, exclude: Iterable[str], count: int) -> list[Pick]:
+        if count <= 0:
+            return []
+        skip = set(exclude) | {article.slug}
+        picks = [self.score(article, self.index.articles[s]) for s in self._candidates(article) if s not in skip]
+        picks.sort(key=lambda p: (-p.score, p.header.slug))
+        return picks[:count]
+
+    def related(self, article: ArticleHeader, count: int) -> tuple[list[Pick], list[Diagnostic]]:
+        explicit, diags = self.explicit(article)
+        auto = self.automatic(article, (p.header.slug for p in explicit), count - len(explicit))
+        return explicit + auto, diags

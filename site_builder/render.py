@@ -1,0 +1,270 @@
+"""Pages: assemble each page's context (a map over headers and linked bodies) and
+render it with Jinja2 (autoescape on, StrictUndefined). The only importer of jinja2.
+
+Template lookup: the site's ``templates/`` folder first, then the built-in theme;
+a site template can extend the theme's own with ``{% extends "theme/base.html" %}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import jinja2
+from markupsafe import Markup
+
+from site_builder.config import SiteConfig
+from site_builder.index import SiteIndex
+from site_builder.link import card_list, format_date
+from site_builder.markdown import slugify
+from site_builder.model import (
+    ENTRY_TYPES,
+    TYPE_LABELS,
+    TYPE_NAMES,
+    ArticleHeader,
+    EntryHeader,
+    LinkedDocument,
+    Page,
+)
+from site_builder.related import Backlinks, Pick
+
+THEME = os.path.join(os.path.dirname(__file__), "theme")
+THEME_TEMPLATES = os.path.join(THEME, "templates")
+THEME_ASSETS = os.path.join(THEME, "assets")
+
+
+@dataclass(frozen=True)
+class Asset:
+    source: str  # absolute path
+    out_path: str  # fingerprinted, e.g. "assets/site.3f2a9c1b.css"
+    data: bytes
+
+
+def theme_assets() -> dict[str, Asset]:
+    """The theme's CSS and JS, fingerprinted by content for long caching."""
+    out = {}
+    for name in sorted(os.listdir(THEME_ASSETS)):
+        path = os.path.join(THEME_ASSETS, name)
+        if not os.path.isfile(path) or name.startswith("."):
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read()
+        stem, ext = os.path.splitext(name)
+        digest = hashlib.sha256(data).hexdigest()[:10]
+        out[name] = Asset(path, f"assets/{stem}.{digest}{ext}", data)
+    return out
+
+
+def environment(site: str) -> jinja2.Environment:
+    """Built once per build (or per worker), never per page."""
+    loaders: list[jinja2.BaseLoader] = []
+    site_templates = os.path.join(site, "templates")
+    if os.path.isdir(site_templates):
+        loaders.append(jinja2.FileSystemLoader(site_templates))
+    theme = jinja2.FileSystemLoader(THEME_TEMPLATES)
+    loaders.append(theme)
+    loader = jinja2.ChoiceLoader([jinja2.PrefixLoader({"theme": theme}), *loaders])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["date"] = format_date
+    env.filters["isodate"] = lambda d: d.isoformat()
+    return env
+
+
+def template_digest(site: str) -> str:
+    """A hash of every template the site can use (the render stage's input)."""
+    h = hashlib.sha256()
+    for root in (os.path.join(site, "templates"), THEME_TEMPLATES, THEME_ASSETS):
+        if not os.path.isdir(root):
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames):
+                p = os.path.join(dirpath, name)
+                h.update(os.path.relpath(p, root).encode())
+                with open(p, "rb") as fh:
+                    h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()
+
+
+def _json_for_html(data: Any) -> Markup:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+class Assembler:
+    """Makes every page's context from the index, the linked bodies and the backlinks."""
+
+    def __init__(self, config: SiteConfig, index: SiteIndex, assets: dict[str, Asset]):
+        self.config = config
+        self.index = index
+        self.root = config.root
+        self.assets = {name: self.root + a.out_path for name, a in assets.items()}
+        self.site = {
+            "title": config.title,
+            "description": config.description,
+            "language": config.language,
+            "base_url": config.base_url,
+            "root": self.root,
+            "author": config.author or config.title,
+            "assets": self.assets,
+            "nav": [
+                {"title": "Articles", "url": self.root},
+                {"title": "Glossary", "url": self.root + "glossary/"},
+                {"title": "Tags", "url": self.root + "tags/"},
+            ],
+        }
+
+    # -- small views of headers ------------------------------------------
+
+    def tag(self, name: str) -> dict[str, str]:
+        slug = slugify(name) or "tag"
+        return {"name": name, "slug": slug, "url": f"{self.root}tags/{slug}/"}
+
+    def article_card(self, a: ArticleHeader) -> dict[str, Any]:
+        return {
+            "kind": "article", "slug": a.slug, "title": a.title, "url": self.index.url(a.slug), "date": a.date,
+            "summary": a.summary, "byline": a.byline, "tags": [self.tag(t) for t in a.tags],
+        }
+
+    def entry_card(self, e: EntryHeader) -> dict[str, Any]:
+        return {
+            "kind": "entry", "slug": e.slug, "title": e.title, "url": self.index.url(e.slug), "summary": e.summary,
+            "type": e.type, "type_name": TYPE_NAMES[e.type], "aliases": list(e.aliases),
+        }
+
+    def card(self, h: ArticleHeader | EntryHeader) -> dict[str, Any]:
+        return self.article_card(h) if isinstance(h, ArticleHeader) else self.entry_card(h)
+
+    def previews(self, slugs: Iterable[str]) -> Markup:
+        """The preview cards' data for the links on one page (read by preview.js)."""
+        data = {}
+        for slug in sorted(set(slugs)):
+            h = self.index.header(slug)
+            if h is None:
+                continue
+            if isinstance(h, EntryHeader):
+                data[slug] = {"title": h.title, "type": TYPE_NAMES[h.type], "summary": h.summary,
+                              "url": self.index.url(slug)}
+            else:
+                data[slug] = {"title": h.title, "type": "Article · " + format_date(h.date),
+                              "summary": h.summary, "url": self.index.url(slug)}
+        return _json_for_html(data)
+
+    def _sorted_articles(self) -> list[ArticleHeader]:
+        return sorted(self.index.articles.values(), key=lambda a: (-a.date.toordinal(), a.title.casefold(), a.slug))
+
+    # -- pages ----------------------------------------------------------
+
+    def pages(self, linked: dict[tuple[str, str], LinkedDocument], backlinks: Backlinks,
+              related: dict[str, list[Pick]]) -> list[Page]:
+        pages: list[Page] = []
+        articles = self._sorted_articles()
+        pages.append(Page("index.html", "index.html", {
+            "page": {"title": self.config.title, "url": self.root, "description": self.config.description, "kind": "index"},
+            "articles": [self.article_card(a) for a in articles],
+        }))
+        for a in articles:
+            doc = linked[("article", a.slug)]
+            picks = related.get(a.slug, [])
+            referenced = backlinks.referenced_by.get(a.slug, ())
+            preview_slugs = list(doc.entities) + [x.target for x in doc.xrefs] + [p.header.slug for p in picks] \
+                + [h.slug for h in referenced]
+            pages.append(Page(f"articles/{a.slug}/index.html", "article.html", {
+                "page": {"title": a.title, "url": self.index.url(a.slug), "description": a.summary, "kind": "article"},
+                "article": {
+                    **self.article_card(a),
+                    "source": a.source,
+                    "image": None if a.image is None else {
+                        "src": a.image.src if "://" in a.image.src or a.image.src.startswith("mailto:")
+                        else self._local(a.image.src),
+                        "alt": a.image.alt, "caption": a.image.caption, "credit": a.image.credit},
+                    "body": Markup(doc.body_html),
+                },
+                "related": [{**self.card(p.header), "explicit": p.explicit} for p in picks],
+                "related_html": Markup(card_list([p.header for p in picks], self.index, "related-reading")) if picks else "",
+                "referenced_by": [self.card(h) for h in referenced],
+                "previews": self.previews(preview_slugs),
+            }))
+        entries = sorted(self.index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
+        groups = []
+        for t in ENTRY_TYPES:
+            members = [self.entry_card(e) for e in entries if e.type == t]
+            if members:
+                groups.append({"type": t, "label": TYPE_LABELS[t], "entries": members})
+        pages.append(Page("glossary/index.html", "glossary_index.html", {
+            "page": {"title": "Glossary", "url": self.root + "glossary/",
+                     "description": f"Every person, organisation and place explained on {self.config.title}.",
+                     "kind": "glossary_index"},
+            "groups": groups,
+            "previews": self.previews(e.slug for e in entries),
+        }))
+        for e in entries:
+            doc = linked[("entry", e.slug)]
+            mentions = backlinks.mentioned_in.get(e.slug, ())
+            referenced = backlinks.referenced_by.get(e.slug, ())
+            pages.append(Page(f"glossary/{e.slug}/index.html", "entry.html", {
+                "page": {"title": e.title, "url": self.index.url(e.slug), "description": e.summary, "kind": "entry"},
+                "entry": {**self.entry_card(e), "body": Markup(doc.body_html)},
+                "mentioned_in": [{**self.card(b.source), "sentence": b.sentence} for b in mentions],
+                "referenced_by": [self.card(h) for h in referenced if not any(b.source.slug == h.slug for b in mentions)],
+                "previews": self.previews(list(doc.entities) + [x.target for x in doc.xrefs]),
+            }))
+        tags: dict[str, list[ArticleHeader]] = {}
+        for a in articles:
+            for t in a.tags:
+                tags.setdefault(self.tag(t)["slug"], []).append(a)
+        tag_list = []
+        for slug in sorted(tags):
+            members = tags[slug]
+            name = sorted({t for a in members for t in a.tags if self.tag(t)["slug"] == slug})[0]
+            tag = {**self.tag(name), "count": len(members)}
+            tag_list.append(tag)
+            pages.append(Page(f"tags/{slug}/index.html", "tag.html", {
+                "page": {"title": f"Tag: {name}", "url": tag["url"],
+                         "description": f"Articles tagged {name}", "kind": "tag"},
+                "tag": tag,
+                "articles": [self.article_card(a) for a in members],
+            }))
+        pages.append(Page("tags/index.html", "tags.html", {
+            "page": {"title": "Tags", "url": self.root + "tags/", "description": "Every tag", "kind": "tags"},
+            "tags": tag_list,
+        }))
+        pages.append(Page("404.html", "404.html", {
+            "page": {"title": "Page not found", "url": self.root + "404.html", "description": "", "kind": "404"},
+        }))
+        newest = articles[:20]
+        pages.append(Page("feed.xml", "feed.xml", {
+            "page": {"title": self.config.title, "url": self.root + "feed.xml", "description": "", "kind": "feed"},
+            "updated": newest[0].date if newest else None,
+            "entries": [{**self.article_card(a), "abs_url": self.config.absolute(self.index.url(a.slug)),
+                         "body": Markup(linked[("article", a.slug)].body_html)} for a in newest],
+            "feed_url": self.config.absolute(self.root + "feed.xml"),
+            "home_url": self.config.absolute(self.root),
+        }))
+        urls = [self.root] + [self.index.url(a.slug) for a in articles] + [self.root + "glossary/"] \
+            + [self.index.url(e.slug) for e in entries] + [t["url"] for t in tag_list] + [self.root + "tags/"]
+        lastmod = {self.index.url(a.slug): a.date for a in articles}
+        pages.append(Page("sitemap.xml", "sitemap.xml", {
+            "page": {"title": "", "url": self.root + "sitemap.xml", "description": "", "kind": "sitemap"},
+            "urls": [{"loc": self.config.absolute(u), "lastmod": lastmod.get(u)} for u in sorted(set(urls))],
+        }))
+        return pages
+
+    def _local(self, src: str) -> str:
+        return src if not src.startswith("/") else self.root + src.lstrip("/")
+
+
+def render_page(env: jinja2.Environment, page: Page, site: dict[str, Any]) -> bytes:
+    template = env.get_template(page.template)
+    return template.render(site=site, **page.context).encode("utf-8")
