@@ -47,6 +47,7 @@ class BuildResult:
     seconds: float = 0.0
     index: SiteIndex | None = None
     picks: dict[str, list] = field(default_factory=dict)
+    linked: dict[tuple[str, str], LinkedDocument] = field(default_factory=dict)  # the link stage's facts
 
     @property
     def ok(self) -> bool:
@@ -129,13 +130,16 @@ class Builder:
             diags = make_strict(diags)
         diags = sort_diagnostics(diags)
         if has_errors(diags):
-            return BuildResult(diags, None, counts, time.perf_counter() - started, index, picks)
-        files = self.render_all(pages, assembler.site, counts)
+            return BuildResult(diags, None, counts, time.perf_counter() - started, index, picks, linked)
+        files, render_diags = self.render_all(pages, assembler.site, counts)
+        if render_diags:
+            diags = sort_diagnostics(diags + render_diags)
+            return BuildResult(diags, None, counts, time.perf_counter() - started, index, picks, linked)
         for a in assets.values():
             files[a.out_path] = a.data
         for s in found.statics:
             files.setdefault(s.out_path, self._static(s.abspath, s.digest))
-        return BuildResult(diags, files, counts, time.perf_counter() - started, index, picks)
+        return BuildResult(diags, files, counts, time.perf_counter() - started, index, picks, linked)
 
     # -- per-file maps, memoised ----------------------------------------
 
@@ -217,7 +221,8 @@ class Builder:
         self._linked = fresh
         return out
 
-    def render_all(self, pages: list, site_ctx: dict[str, Any], counts: dict[str, int]) -> dict[str, bytes]:
+    def render_all(self, pages: list, site_ctx: dict[str, Any], counts: dict[str, int]
+                   ) -> tuple[dict[str, bytes], list[Diagnostic]]:
         tkey = template_digest(self.site)
         if self._env is None or self._env[0] != tkey:
             self._env = (tkey, environment(self.site))
@@ -225,18 +230,22 @@ class Builder:
         env = self._env[1]
         site_key = json.dumps(site_ctx, sort_keys=True, default=str)
         files: dict[str, bytes] = {}
+        problems: list[Diagnostic] = []
         fresh = {}
         for page in pages:
             key = _hash(page.out_path, page.template, site_key,
                         json.dumps(page.context, sort_keys=True, default=str))
             data = self._rendered.get(key)
             if data is None:
-                data = render_page(env, page, site_ctx)
+                data, problem = render_page(env, page, site_ctx)
                 counts["rendered"] += 1
+                if problem is not None:
+                    problems.append(problem)
+                    continue
             fresh[key] = data
             files[page.out_path] = data
         self._rendered = fresh
-        return files
+        return files, problems
 
     def _static(self, abspath: str, digest: str) -> bytes:
         hit = self._statics.get(abspath)

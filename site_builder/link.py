@@ -133,6 +133,9 @@ class _State:
         text = meta["text"] or (header.title if header else meta["slug"])
         if header is None:
             return [_text(text)]
+        if isinstance(header, EntryHeader):  # it links the entry already: later mentions count as repeats
+            self.policy.linked.add(header.slug)
+            self.entities.add(header.slug)
         attrs = {"href": self.index.url(header.slug), "class": f"xref xref-{header.kind}",
                  "data-preview": header.slug}
         return [Token("link_open", "a", 1, attrs=attrs), _text(text), Token("link_close", "a", -1)]

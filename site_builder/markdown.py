@@ -48,7 +48,9 @@ def _xref_rule(state: StateInline, silent: bool) -> bool:
     """``[[slug]]`` and ``[[slug|text]]``: a token carrying the slug as data."""
     src = state.src
     pos = state.pos
-    if not src.startswith("[[", pos):
+    if silent or not src.startswith("[[", pos) or getattr(state, "linkLevel", 0) > 0:
+        # Silent mode only serves link-label scanning: there "[[" counts as brackets, and
+        # inside a link's text a cross-reference stays plain text (links never nest).
         return False
     m = XREF_RE.match(src, pos)
     if not m:

@@ -17,6 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 from site_builder.config import SiteConfig
+from site_builder.errors import Diagnostic, error
 from site_builder.index import SiteIndex
 from site_builder.link import card_list, format_date
 from site_builder.markdown import slugify
@@ -265,6 +266,41 @@ class Assembler:
         return src if not src.startswith("/") else self.root + src.lstrip("/")
 
 
-def render_page(env: jinja2.Environment, page: Page, site: dict[str, Any]) -> bytes:
-    template = env.get_template(page.template)
-    return template.render(site=site, **page.context).encode("utf-8")
+def render_page(env: jinja2.Environment, page: Page, site: dict[str, Any]) -> tuple[bytes | None, Diagnostic | None]:
+    """The page's bytes, or the template mistake that stopped it (never a traceback)."""
+    try:
+        template = env.get_template(page.template)
+        return template.render(site=site, **page.context).encode("utf-8"), None
+    except jinja2.TemplateSyntaxError as exc:
+        return None, error(_template_path(exc.filename, exc.name), exc.lineno or 1, 1, "template.syntax",
+                           f"template error: {exc.message}", "fix the Jinja2 syntax on this line")
+    except jinja2.TemplateNotFound as exc:
+        return None, error(f"templates/{page.template}", 0, 0, "template.missing",
+                           f"template '{exc.name}' was not found", "add it to templates/ or remove the reference")
+    except jinja2.TemplateError as exc:
+        filename, line = _template_frame(exc)
+        return None, error(filename or f"templates/{page.template}", line, 1, "template.render",
+                           f"template failed: {exc.message or exc}",
+                           "check the variable names this template uses (see the README's template context)")
+
+
+def _template_path(filename: str | None, name: str | None) -> str:
+    if filename:
+        for root, prefix in ((THEME_TEMPLATES, "theme:templates/"), ):
+            if os.path.abspath(filename).startswith(root + os.sep):
+                return prefix + os.path.relpath(filename, root).replace(os.sep, "/")
+        cwd_rel = os.path.relpath(filename)
+        return cwd_rel.replace(os.sep, "/")
+    return f"templates/{name or '?'}"
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int]:
+    """The innermost template file and line in a Jinja traceback."""
+    found: tuple[str | None, int] = (None, 0)
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml")):
+            found = (_template_path(filename, None), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
