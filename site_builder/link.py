@@ -185,22 +185,25 @@ class _State:
 
     def _link_entities(self, block: Token, children: list[Token]) -> list[Token]:
         parts: list[str] = []
+        visible: list[str] = []  # what a reader sees of each child (for the mention's sentence)
         starts: list[int] = []  # the string offset where each child begins
         pos = 0
         depth_link = 0
         for c in children:
             starts.append(pos)
             t = c.type
+            seen = ""
             if depth_link:
                 piece = ""
+                seen = c.content if t in ("text", "code_inline") else ""
                 if t == "link_open":
                     depth_link += 1
                 elif t == "link_close":
                     depth_link -= 1
             elif t == "text":
-                piece = c.content
+                piece = seen = c.content
             elif t == "softbreak":
-                piece = "\n"
+                piece = seen = "\n"
             elif t in _ZERO_WIDTH:
                 piece = ""
             elif t == "link_open":
@@ -208,7 +211,9 @@ class _State:
                 piece = BARRIER
             else:
                 piece = BARRIER
+                seen = c.content if t == "code_inline" else ""
             parts.append(piece)
+            visible.append(seen)
             pos += len(piece)
         starts.append(pos)
         text = "".join(parts)
@@ -235,7 +240,7 @@ class _State:
             inserts.append((c1, o1, 0, Token("link_close", "a", -1)))
             if not any(x.entry == m.entry for x in self.mentions):
                 self.mentions.append(Mention(m.entry, line0 + text.count("\n", 0, m.start),
-                                             _sentence(text, m.start, m.end)))
+                                             _sentence(visible, starts, children, m)))
         if not inserts:
             return children
         return _splice(children, inserts)
@@ -331,15 +336,20 @@ def _text(content: str) -> Token:
     return t
 
 
-def _sentence(text: str, start: int, end: int) -> str:
-    """The sentence around a mention, as plain text."""
+def _sentence(visible: list[str], starts: list[int], children: list[Token], m: Match) -> str:
+    """The sentence around a mention, as the reader sees it (link and code text included)."""
+    k0 = _child_at(starts, m.start, children, end=False)
+    k1 = _child_at(starts, m.end, children, end=True)
+    before = "".join(visible[:k0]) + visible[k0][: m.start - starts[k0]]
+    after = visible[k1][m.end - starts[k1]:] + "".join(visible[k1 + 1:])
+    name = "".join(visible[k0:k1 + 1])[m.start - starts[k0]:]
+    name = name[: len(name) - (len(visible[k1]) - (m.end - starts[k1]))]
     a = 0
-    for m in _SENTENCE_END.finditer(text, 0, start):
-        a = m.end()
-    b_match = _SENTENCE_END.search(text, end)
-    b = b_match.end() if b_match else len(text)
-    sentence = text[a:b].replace(BARRIER, " ").replace("\n", " ")
-    return " ".join(sentence.split())
+    for found in _SENTENCE_END.finditer(before):
+        a = found.end()
+    b_match = _SENTENCE_END.search(after)
+    b = b_match.end() if b_match else len(after)
+    return " ".join((before[a:] + name + after[:b]).split())
 
 
 def _source_col(doc: Document, line: int, needle: str) -> int:

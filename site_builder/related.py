@@ -119,24 +119,37 @@ class RelatedPicker:
         return picks, diags
 
     def _candidates(self, article: ArticleHeader) -> set[str]:
+        """Articles sharing a rare entity or tag, plus the nearest in date.
+
+        An entity or tag that most articles share cannot make a pick on its own, so its
+        (long) posting list is not walked; it still counts in the exact score below."""
+        cap = max(_CANDIDATE_POOL, len(self.articles) // 20)
         pool: set[str] = set()
-        ents = sorted(self.entities.get(article.slug, ()), key=lambda e: (len(self.by_entity[e]), e))
-        for e in ents:  # rarest first: they carry the most weight
-            pool.update(self.by_entity[e])
-            if len(pool) >= _CANDIDATE_POOL:
-                break
-        for t in sorted(set(article.tags), key=lambda t: (len(self.by_tag.get(t, ())), t)):
-            if len(pool) >= 2 * _CANDIDATE_POOL:
-                break
-            pool.update(self.by_tag.get(t, ()))
-        # the nearest in date, so that every article can be padded
+        for e in self.entities.get(article.slug, ()):
+            postings = self.by_entity[e]
+            if len(postings) <= cap:
+                pool.update(postings)
+        for t in set(article.tags):
+            postings = self.by_tag.get(t, ())
+            if len(postings) <= cap:
+                pool.update(postings)
         k = bisect_left(self.by_date, (article.date.toordinal(), article.slug))
-        for _, slug in self.by_date[max(0, k - 6):k + 7]:
+        for _, slug in self.by_date[max(0, k - 6):k + 7]:  # so that every article can be padded
             pool.add(slug)
         pool.discard(article.slug)
         return pool
 
+    def _quick_score(self, article: ArticleHeader, mine: frozenset[str], tags: frozenset[str],
+                     other: ArticleHeader) -> float:
+        theirs = self.entities.get(other.slug, frozenset())
+        total = ENTITY_WEIGHT * sum(self.entity_idf[e] for e in mine & theirs)
+        if tags:
+            total += TAG_WEIGHT * sum(self.tag_idf[t] for t in tags.intersection(other.tags))
+        days = abs(article.date.toordinal() - other.date.toordinal())
+        return round(total + DATE_WEIGHT / (1.0 + days / DATE_SCALE_DAYS), 9)
+
     def score(self, article: ArticleHeader, other: ArticleHeader) -> Pick:
+        """The score with its parts, for display (--explain-related)."""
         mine = self.entities.get(article.slug, frozenset())
         theirs = self.entities.get(other.slug, frozenset())
         shared_e = tuple(sorted(((e, self.entity_idf[e]) for e in mine & theirs), key=lambda x: (-x[1], x[0])))
@@ -144,17 +157,19 @@ class RelatedPicker:
                                 key=lambda x: (-x[1], x[0])))
         days = abs(article.date.toordinal() - other.date.toordinal())
         date_score = 1.0 / (1.0 + days / DATE_SCALE_DAYS)
-        total = (ENTITY_WEIGHT * sum(w for _, w in shared_e) + TAG_WEIGHT * sum(w for _, w in shared_t)
-                 + DATE_WEIGHT * date_score)
-        return Pick(other, False, round(total, 9), shared_e, shared_t, round(date_score, 9))
+        total = self._quick_score(article, mine, frozenset(article.tags), other)
+        return Pick(other, False, total, shared_e, shared_t, round(date_score, 9))
 
     def automatic(self, article: ArticleHeader, exclude: Iterable[str], count: int) -> list[Pick]:
         if count <= 0:
             return []
         skip = set(exclude) | {article.slug}
-        picks = [self.score(article, self.index.articles[s]) for s in self._candidates(article) if s not in skip]
-        picks.sort(key=lambda p: (-p.score, p.header.slug))
-        return picks[:count]
+        mine = self.entities.get(article.slug, frozenset())
+        tags = frozenset(article.tags)
+        scored = [(-self._quick_score(article, mine, tags, self.index.articles[s]), s)
+                  for s in self._candidates(article) if s not in skip]
+        scored.sort()
+        return [self.score(article, self.index.articles[s]) for _, s in scored[:count]]
 
     def related(self, article: ArticleHeader, count: int) -> tuple[list[Pick], list[Diagnostic]]:
         explicit, diags = self.explicit(article)
