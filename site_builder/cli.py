@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--drafts", action="store_true", help="include articles marked draft: true")
     b.add_argument("--strict", action="store_true", help="treat warnings as errors")
     b.add_argument("--quiet", "-q", action="store_true", help="print errors and warnings only")
+    b.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                   help="worker processes for linking and rendering (default: the number of cores)")
+    b.add_argument("--no-cache", action="store_true", help="ignore and do not write the on-disk cache")
 
     c = sub.add_parser("check", help="run every content and link check; write nothing")
     c.add_argument("--site", default=".")
@@ -46,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--drafts", action="store_true")
     s.add_argument("--open", action="store_true", help="open the site in a browser")
+
+    k = sub.add_parser("clean", help="remove the on-disk cache (.cache/site-builder/)")
+    k.add_argument("--site", default=".")
 
     n = sub.add_parser("new", help="scaffold an article or a glossary entry")
     n.add_argument("kind", choices=("article", "term"))
@@ -71,16 +77,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     from site_builder.build import build
 
     site = _site(args.site)
-    result, stats = build(site, args.out, drafts=args.drafts, strict=args.strict)
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    result, stats = build(site, args.out, drafts=args.drafts, strict=args.strict, jobs=args.jobs,
+                          cache=not args.no_cache)
     print_diagnostics(result.diagnostics, show_info=not args.quiet)
     if not result.ok:
         print(f"build failed: {summary(result.diagnostics)}; the previous output is untouched", file=sys.stderr)
         return EXIT_CONTENT
     if not args.quiet:
         out = args.out or os.path.join(site, "public")
-        print(f"built {len(result.files)} files into {out} in {result.seconds * 1000:.0f} ms "
-              f"({stats.written} written, {stats.kept} unchanged, {stats.removed} removed; "
-              f"{summary(result.diagnostics)})")
+        c = result.counts
+        print(f"built {len(result.files)} files into {out} in {result.seconds * 1000:.0f} ms: "
+              f"{c['read']} read, {c['linked']} linked, {c['rendered']} rendered; "
+              f"{stats.written} written, {stats.kept} unchanged, {stats.removed} removed; "
+              f"{summary(result.diagnostics)}")
     return EXIT_OK
 
 
@@ -156,6 +167,14 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    from site_builder.cache import cache_dir, clean
+
+    site = _site(args.site)
+    print(("removed " if clean(site) else "no cache at ") + os.path.relpath(cache_dir(site), site))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from site_builder.serve import serve
 
@@ -165,7 +184,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve}[args.command](args)
+        return {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve,
+                "clean": cmd_clean}[args.command](args)
     except UsageError as exc:
         print(f"site-builder: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -15,19 +15,16 @@ returns the real mentions in a plain-text fragment as character spans of the
 from __future__ import annotations
 
 import functools
-import gzip
-import os
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import spacy
-from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
-from site_builder.model import EntryHeader
+from site_builder.model import BARRIER, EntryHeader, Match
+from site_builder.words import is_common_sense, is_common_word
 
 # One-to-one replacements: the normalised text has the same length as the original,
 # so character offsets carry straight back.
@@ -69,50 +66,10 @@ Allied NATO EU UN US UK
 
 SENTENCE_END = frozenset({".", "!", "?", ":", ";", "…", "\ufffc"})
 OPENERS = frozenset({'"', "'", "“", "‘", "(", "[", "«", "—", "–", "-"})
-BARRIER = "\ufffc"  # stands for code, links, images: never inside a match
-
-
-@dataclass(frozen=True)
-class Match:
-    start: int  # offsets into the text given to ``find``
-    end: int
-    entry: str  # entry slug
-
-
 @functools.lru_cache(maxsize=None)
 def _nlp() -> spacy.language.Language:
     """A blank English pipeline: the tokenizer is all we need, no trained model."""
     return spacy.blank("en")
-
-
-@functools.lru_cache(maxsize=None)
-def word_log_probs() -> dict[str, float]:
-    """English word frequencies (log-probabilities), derived from spacy-lookups-data."""
-    path = os.path.join(os.path.dirname(__file__), "data", "word-frequencies.tsv.gz")
-    out: dict[str, float] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            word, _, prob = line.rstrip("\n").partition("\t")
-            out[word] = float(prob)
-    return out
-
-
-COMMON_FLOOR = -14.0  # log-probability above which a word is an ordinary English word
-
-
-def is_common_word(word: str) -> bool:
-    """True for ordinary English words ("today", "meanwhile", "treasury")."""
-    lower = word.lower()
-    return lower in STOP_WORDS or word_log_probs().get(lower, -99.0) > COMMON_FLOOR
-
-
-def is_common_sense(term: str) -> bool:
-    """A one-word term whose lower-case form is at least about as common as the term
-    ("Treasury", "Turkey", "State"): at the start of a sentence, its capital proves nothing."""
-    probs = word_log_probs()
-    lower = probs.get(term.lower(), -99.0)
-    as_written = probs.get(term, -99.0)
-    return term.lower() != term and lower > COMMON_FLOOR and lower > as_written - 1.0
 
 
 def normalise(text: str) -> tuple[str, list[int] | None]:

@@ -85,7 +85,7 @@ def build_index(documents: Iterable[Document], root: str, drafts: bool) -> tuple
 
 
 def check_terms(entries: Iterable[EntryHeader]) -> list[Diagnostic]:
-    from site_builder.glossary import is_common_word
+    from site_builder.words import is_common_word
 
     diags: list[Diagnostic] = []
     owners: dict[str, tuple[EntryHeader, int, int, str]] = {}
@@ -128,7 +128,7 @@ def check_terms(entries: Iterable[EntryHeader]) -> list[Diagnostic]:
 
 
 def _very_common(word: str) -> bool:
-    from site_builder.glossary import word_log_probs
+    from site_builder.words import word_log_probs
 
     return word_log_probs().get(word.lower(), -99.0) > -12.0
 

@@ -15,14 +15,26 @@ from __future__ import annotations
 import copy
 import re
 from html import escape
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from site_builder import markdown
 from site_builder.errors import Diagnostic, did_you_mean, error, warning
-from site_builder.glossary import BARRIER, Match, Matcher
 from site_builder.index import SiteIndex
 from site_builder.markdown import Token
-from site_builder.model import ARTICLE, ArticleHeader, CrossRef, Document, EntryHeader, LinkedDocument, Mention
+from site_builder.model import (
+    ARTICLE,
+    BARRIER,
+    ArticleHeader,
+    CrossRef,
+    Document,
+    EntryHeader,
+    LinkedDocument,
+    Match,
+    Mention,
+)
+
+if TYPE_CHECKING:  # the matcher (and spaCy) is imported only where linking happens
+    from site_builder.glossary import Matcher
 
 _ZERO_WIDTH = {"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"}
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
@@ -52,7 +64,7 @@ def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: boo
     policy = _Policy(doc, link_all)
     state = _State(doc, index, matcher, policy)
     out: list[Token] = []
-    tokens = doc.tokens
+    tokens = markdown.parse(doc.body, doc.body_line, allow_html)
     i = 0
     in_heading = False
     while i < len(tokens):
@@ -353,9 +365,10 @@ def _sentence(visible: list[str], starts: list[int], children: list[Token], m: M
 
 
 def _source_col(doc: Document, line: int, needle: str) -> int:
-    lines = doc.text.split("\n")
-    if 0 < line <= len(lines):
-        return max(lines[line - 1].find(needle), 0)
+    lines = doc.body.split("\n")
+    k = line - doc.body_line
+    if 0 <= k < len(lines):
+        return max(lines[k].find(needle), 0)
     return 0
 
 

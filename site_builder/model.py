@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from site_builder.errors import Diagnostic
 
@@ -93,14 +93,29 @@ class EntryHeader:
 
 @dataclass(frozen=True)
 class Document:
-    """One parsed source file: its header, its Markdown tokens and what went wrong."""
+    """One read source file: its header, its Markdown body and what went wrong.
+
+    The body's Markdown is parsed into tokens by the link stage, which is the only
+    stage that needs them; this keeps Documents small enough to cache and to send
+    between processes."""
 
     source: SourceFile
     header: ArticleHeader | EntryHeader | None  # None when the front-matter was unusable
-    tokens: tuple[Any, ...]  # markdown-it tokens; never mutated after parsing
+    body: str
+    body_line: int  # file line of the body's first line (token maps are body-relative)
     diagnostics: tuple[Diagnostic, ...]
-    body_line: int = 1  # file line of the body's first line (token maps are body-relative)
-    text: str = ""  # the whole file, normalised (for columns and for source lines in the error overlay)
+
+
+BARRIER = "\ufffc"  # stands for code, links and images in the text the matcher sees
+
+
+@dataclass(frozen=True)
+class Match:
+    """One mention found by the glossary matcher in a text."""
+
+    start: int  # offsets into the text given to the matcher
+    end: int
+    entry: str  # entry slug
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,11 @@ class LinkedDocument:
 
 @dataclass(frozen=True)
 class Page:
+    """One page to render. ``deps`` fingerprints exactly what the page shows (its own
+    body, the headers of the pages it lists or previews); ``make`` builds the template
+    context only when that fingerprint is new."""
+
     out_path: str  # relative to the output folder, e.g. "articles/deal/index.html"
     template: str
-    context: dict[str, Any] = field(hash=False)
+    deps: tuple[str, ...]
+    make: Callable[[], dict[str, Any]] = field(hash=False, compare=False)

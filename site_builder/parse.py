@@ -1,4 +1,4 @@
-"""The parse stage: one source file in, one Document out (a map; needs nothing else)."""
+"""The read stage: one source file in, one Document (header + body text) out; a map."""
 
 from __future__ import annotations
 
@@ -148,11 +148,11 @@ def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Dia
 def parse(source: SourceFile, config: SiteConfig) -> Document:
     text, diags = read_source(source, config.max_file_size)
     if text is None:
-        return Document(source, None, (), tuple(diags))
+        return Document(source, None, "", 1, tuple(diags))
     parts, more = fm.split(source.path, text)
     diags += more
     if parts is None:
-        return Document(source, None, (), tuple(diags), 1, text)
+        return Document(source, None, "", 1, tuple(diags))
     values, more = fm.load_mapping(source.path, parts.yaml_text, parts.yaml_line)
     diags += more
     header = None
@@ -161,8 +161,7 @@ def parse(source: SourceFile, config: SiteConfig) -> Document:
             header = _article_header(source, values, parts, diags)
         else:
             header = _entry_header(source, values, parts, diags)
-    tokens = markdown.parse(parts.body, parts.body_line, config.allow_html)
-    return Document(source, header, tuple(tokens), tuple(diags), parts.body_line, text)
+    return Document(source, header, parts.body, parts.body_line, tuple(diags))
 
 
 def _stem(path: str) -> str:

@@ -7,6 +7,7 @@ a site template can extend the theme's own with ``{% extends "theme/base.html" %
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,7 +20,7 @@ from markupsafe import Markup
 from site_builder.config import SiteConfig
 from site_builder.errors import Diagnostic, error
 from site_builder.index import SiteIndex
-from site_builder.link import card_list, format_date
+from site_builder.link import format_date
 from site_builder.markdown import slugify
 from site_builder.model import (
     ENTRY_TYPES,
@@ -97,10 +98,23 @@ def template_digest(site: str) -> str:
     return h.hexdigest()
 
 
+def _digest_of(parts: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
 def _json_for_html(data: Any) -> Markup:
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_slug(name: str) -> str:
+    return slugify(name) or "tag"
 
 
 class Assembler:
@@ -129,7 +143,7 @@ class Assembler:
     # -- small views of headers ------------------------------------------
 
     def tag(self, name: str) -> dict[str, str]:
-        slug = slugify(name) or "tag"
+        slug = _tag_slug(name)
         return {"name": name, "slug": slug, "url": f"{self.root}tags/{slug}/"}
 
     def article_card(self, a: ArticleHeader) -> dict[str, Any]:
@@ -168,10 +182,22 @@ class Assembler:
     # -- pages ----------------------------------------------------------
 
     def pages(self, linked: dict[tuple[str, str], LinkedDocument], backlinks: Backlinks,
-              related: dict[str, list[Pick]]) -> list[Page]:
+              related: dict[str, list[Pick]], digests: dict[str, str], body_keys: dict[tuple[str, str], str]
+              ) -> list[Page]:
+        """Every page with its fingerprint parts; contexts are made lazily.
+
+        ``digests`` maps a slug to a hash of its header; ``body_keys`` maps (kind, slug) to
+        the key of its linked body. A page's deps name exactly the headers and bodies it shows."""
         pages: list[Page] = []
         articles = self._sorted_articles()
-        pages.append(Page("index.html", "index.html", {
+        entries = sorted(self.index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
+        all_articles = _digest_of(f"{a.slug}={digests[a.slug]}" for a in articles)
+        all_entries = _digest_of(f"{e.slug}={digests[e.slug]}" for e in entries)
+
+        def dep(slugs: Iterable[str]) -> str:
+            return ",".join(f"{s}={digests.get(s, '-')}" for s in slugs)
+
+        pages.append(Page("index.html", "index.html", ("index", all_articles), lambda: {
             "page": {"title": self.config.title, "url": self.root, "description": self.config.description, "kind": "index"},
             "articles": [self.article_card(a) for a in articles],
         }))
@@ -179,107 +205,145 @@ class Assembler:
             doc = linked[("article", a.slug)]
             picks = related.get(a.slug, [])
             referenced = backlinks.referenced_by.get(a.slug, ())
-            preview_slugs = list(doc.entities) + [x.target for x in doc.xrefs] + [p.header.slug for p in picks] \
-                + [h.slug for h in referenced]
-            pages.append(Page(f"articles/{a.slug}/index.html", "article.html", {
-                "page": {"title": a.title, "url": self.index.url(a.slug), "description": a.summary, "kind": "article"},
-                "article": {
-                    **self.article_card(a),
-                    "source": a.source,
-                    "image": None if a.image is None else {
-                        "src": a.image.src if "://" in a.image.src or a.image.src.startswith("mailto:")
-                        else self._local(a.image.src),
-                        "alt": a.image.alt, "caption": a.image.caption, "credit": a.image.credit},
-                    "body": Markup(doc.body_html),
-                },
-                "related": [{**self.card(p.header), "explicit": p.explicit} for p in picks],
-                "related_html": Markup(card_list([p.header for p in picks], self.index, "related-reading")) if picks else "",
-                "referenced_by": [self.card(h) for h in referenced],
-                "previews": self.previews(preview_slugs),
-            }))
-        entries = sorted(self.index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
+            preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs} | {p.header.slug for p in picks}
+                                   | {h.slug for h in referenced})
+            deps = ("article", digests[a.slug], body_keys[("article", a.slug)],
+                    dep(p.header.slug + ("!" if p.explicit else "") for p in picks),
+                    dep(h.slug for h in referenced), dep(preview_slugs))
+            pages.append(Page(f"articles/{a.slug}/index.html", "article.html", deps,
+                              functools.partial(self._article_context, a, doc, picks, referenced, preview_slugs)))
+        groups_deps = ("glossary_index", all_entries)
+        pages.append(Page("glossary/index.html", "glossary_index.html", groups_deps,
+                          functools.partial(self._glossary_index_context, entries)))
+        for e in entries:
+            doc = linked[("entry", e.slug)]
+            mentions = backlinks.mentioned_in.get(e.slug, ())
+            referenced = backlinks.referenced_by.get(e.slug, ())
+            preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs})
+            deps = ("entry", digests[e.slug], body_keys[("entry", e.slug)],
+                    "|".join(f"{b.source.slug}={digests[b.source.slug]}:{b.sentence}" for b in mentions),
+                    dep(h.slug for h in referenced), dep(preview_slugs))
+            pages.append(Page(f"glossary/{e.slug}/index.html", "entry.html", deps,
+                              functools.partial(self._entry_context, e, doc, mentions, referenced, preview_slugs)))
+        tags: dict[str, list[ArticleHeader]] = {}
+        names: dict[str, set[str]] = {}
+        for a in articles:
+            for t in a.tags:
+                slug = self.tag(t)["slug"]
+                tags.setdefault(slug, []).append(a)
+                names.setdefault(slug, set()).add(t)
+        tag_list = []
+        for slug in sorted(tags):
+            members = tags[slug]
+            tag = {**self.tag(min(names[slug])), "count": len(members)}
+            tag_list.append(tag)
+            pages.append(Page(f"tags/{slug}/index.html", "tag.html", ("tag", str(tag), dep(a.slug for a in members)),
+                              functools.partial(self._tag_context, tag, members)))
+        pages.append(Page("tags/index.html", "tags.html", ("tags", str(tag_list)), lambda: {
+            "page": {"title": "Tags", "url": self.root + "tags/", "description": "Every tag", "kind": "tags"},
+            "tags": tag_list,
+        }))
+        pages.append(Page("404.html", "404.html", ("404",), lambda: {
+            "page": {"title": "Page not found", "url": self.root + "404.html", "description": "", "kind": "404"},
+        }))
+        newest = articles[:20]
+        pages.append(Page("feed.xml", "feed.xml",
+                          ("feed", dep(a.slug for a in newest), ",".join(body_keys[("article", a.slug)] for a in newest)),
+                          functools.partial(self._feed_context, newest, linked)))
+        pages.append(Page("sitemap.xml", "sitemap.xml", ("sitemap", all_articles, all_entries, str(tag_list)),
+                          functools.partial(self._sitemap_context, articles, entries, tag_list)))
+        return pages
+
+    def _article_context(self, a: ArticleHeader, doc: LinkedDocument, picks: list[Pick],
+                         referenced: tuple, preview_slugs: list[str]) -> dict[str, Any]:
+        return {
+            "page": {"title": a.title, "url": self.index.url(a.slug), "description": a.summary, "kind": "article"},
+            "article": {
+                **self.article_card(a),
+                "source": a.source,
+                "image": None if a.image is None else {
+                    "src": a.image.src if "://" in a.image.src or a.image.src.startswith("mailto:")
+                    else self._local(a.image.src),
+                    "alt": a.image.alt, "caption": a.image.caption, "credit": a.image.credit},
+                "body": Markup(doc.body_html),
+            },
+            "related": [{**self.card(p.header), "explicit": p.explicit} for p in picks],
+            "referenced_by": [self.card(h) for h in referenced],
+            "previews": self.previews(preview_slugs),
+        }
+
+    def _glossary_index_context(self, entries: list[EntryHeader]) -> dict[str, Any]:
         groups = []
         for t in ENTRY_TYPES:
             members = [self.entry_card(e) for e in entries if e.type == t]
             if members:
                 groups.append({"type": t, "label": TYPE_LABELS[t], "entries": members})
-        pages.append(Page("glossary/index.html", "glossary_index.html", {
+        return {
             "page": {"title": "Glossary", "url": self.root + "glossary/",
                      "description": f"Every person, organisation and place explained on {self.config.title}.",
                      "kind": "glossary_index"},
             "groups": groups,
             "previews": self.previews(e.slug for e in entries),
-        }))
-        for e in entries:
-            doc = linked[("entry", e.slug)]
-            mentions = backlinks.mentioned_in.get(e.slug, ())
-            referenced = backlinks.referenced_by.get(e.slug, ())
-            pages.append(Page(f"glossary/{e.slug}/index.html", "entry.html", {
-                "page": {"title": e.title, "url": self.index.url(e.slug), "description": e.summary, "kind": "entry"},
-                "entry": {**self.entry_card(e), "body": Markup(doc.body_html)},
-                "mentioned_in": [{**self.card(b.source), "sentence": b.sentence} for b in mentions],
-                "referenced_by": [self.card(h) for h in referenced if not any(b.source.slug == h.slug for b in mentions)],
-                "previews": self.previews(list(doc.entities) + [x.target for x in doc.xrefs]),
-            }))
-        tags: dict[str, list[ArticleHeader]] = {}
-        for a in articles:
-            for t in a.tags:
-                tags.setdefault(self.tag(t)["slug"], []).append(a)
-        tag_list = []
-        for slug in sorted(tags):
-            members = tags[slug]
-            name = sorted({t for a in members for t in a.tags if self.tag(t)["slug"] == slug})[0]
-            tag = {**self.tag(name), "count": len(members)}
-            tag_list.append(tag)
-            pages.append(Page(f"tags/{slug}/index.html", "tag.html", {
-                "page": {"title": f"Tag: {name}", "url": tag["url"],
-                         "description": f"Articles tagged {name}", "kind": "tag"},
-                "tag": tag,
-                "articles": [self.article_card(a) for a in members],
-            }))
-        pages.append(Page("tags/index.html", "tags.html", {
-            "page": {"title": "Tags", "url": self.root + "tags/", "description": "Every tag", "kind": "tags"},
-            "tags": tag_list,
-        }))
-        pages.append(Page("404.html", "404.html", {
-            "page": {"title": "Page not found", "url": self.root + "404.html", "description": "", "kind": "404"},
-        }))
-        newest = articles[:20]
-        pages.append(Page("feed.xml", "feed.xml", {
+        }
+
+    def _entry_context(self, e: EntryHeader, doc: LinkedDocument, mentions: tuple, referenced: tuple,
+                       preview_slugs: list[str]) -> dict[str, Any]:
+        mentioned = {b.source.slug for b in mentions}
+        return {
+            "page": {"title": e.title, "url": self.index.url(e.slug), "description": e.summary, "kind": "entry"},
+            "entry": {**self.entry_card(e), "body": Markup(doc.body_html)},
+            "mentioned_in": [{**self.card(b.source), "sentence": b.sentence} for b in mentions],
+            "referenced_by": [self.card(h) for h in referenced if h.slug not in mentioned],
+            "previews": self.previews(preview_slugs),
+        }
+
+    def _tag_context(self, tag: dict[str, Any], members: list[ArticleHeader]) -> dict[str, Any]:
+        return {
+            "page": {"title": f"Tag: {tag['name']}", "url": tag["url"],
+                     "description": f"Articles tagged {tag['name']}", "kind": "tag"},
+            "tag": tag,
+            "articles": [self.article_card(a) for a in members],
+        }
+
+    def _feed_context(self, newest: list[ArticleHeader], linked: dict) -> dict[str, Any]:
+        return {
             "page": {"title": self.config.title, "url": self.root + "feed.xml", "description": "", "kind": "feed"},
             "updated": newest[0].date if newest else None,
             "entries": [{**self.article_card(a), "abs_url": self.config.absolute(self.index.url(a.slug)),
                          "body": Markup(linked[("article", a.slug)].body_html)} for a in newest],
             "feed_url": self.config.absolute(self.root + "feed.xml"),
             "home_url": self.config.absolute(self.root),
-        }))
+        }
+
+    def _sitemap_context(self, articles: list[ArticleHeader], entries: list[EntryHeader],
+                         tag_list: list[dict[str, Any]]) -> dict[str, Any]:
         urls = [self.root] + [self.index.url(a.slug) for a in articles] + [self.root + "glossary/"] \
             + [self.index.url(e.slug) for e in entries] + [t["url"] for t in tag_list] + [self.root + "tags/"]
         lastmod = {self.index.url(a.slug): a.date for a in articles}
-        pages.append(Page("sitemap.xml", "sitemap.xml", {
+        return {
             "page": {"title": "", "url": self.root + "sitemap.xml", "description": "", "kind": "sitemap"},
             "urls": [{"loc": self.config.absolute(u), "lastmod": lastmod.get(u)} for u in sorted(set(urls))],
-        }))
-        return pages
+        }
 
     def _local(self, src: str) -> str:
         return src if not src.startswith("/") else self.root + src.lstrip("/")
 
 
-def render_page(env: jinja2.Environment, page: Page, site: dict[str, Any]) -> tuple[bytes | None, Diagnostic | None]:
+def render_page(env: jinja2.Environment, template_name: str, context: dict[str, Any], site: dict[str, Any]
+                ) -> tuple[bytes | None, Diagnostic | None]:
     """The page's bytes, or the template mistake that stopped it (never a traceback)."""
     try:
-        template = env.get_template(page.template)
-        return template.render(site=site, **page.context).encode("utf-8"), None
+        template = env.get_template(template_name)
+        return template.render(site=site, **context).encode("utf-8"), None
     except jinja2.TemplateSyntaxError as exc:
         return None, error(_template_path(exc.filename, exc.name), exc.lineno or 1, 1, "template.syntax",
                            f"template error: {exc.message}", "fix the Jinja2 syntax on this line")
     except jinja2.TemplateNotFound as exc:
-        return None, error(f"templates/{page.template}", 0, 0, "template.missing",
+        return None, error(f"templates/{template_name}", 0, 0, "template.missing",
                            f"template '{exc.name}' was not found", "add it to templates/ or remove the reference")
     except jinja2.TemplateError as exc:
         filename, line = _template_frame(exc)
-        return None, error(filename or f"templates/{page.template}", line, 1, "template.render",
+        return None, error(filename or f"templates/{template_name}", line, 1, "template.render",
                            f"template failed: {exc.message or exc}",
                            "check the variable names this template uses (see the README's template context)")
 

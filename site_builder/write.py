@@ -10,6 +10,7 @@ as they were (deploys and live reload see only real changes).
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,10 +23,23 @@ _OLD = ".{name}.old-{pid}"
 
 
 @dataclass(frozen=True)
+class Previous:
+    """Stands for "the bytes the previous build wrote at this path" (their digest):
+    the file is carried over without being rendered or read again."""
+
+    digest: str
+
+
+@dataclass(frozen=True)
 class WriteStats:
     written: int  # files whose bytes changed or are new
     kept: int  # files carried over unchanged
     removed: int  # files of the previous tree that are gone
+    manifest: dict[str, tuple[str, int, int]]  # path -> (sha256, size, mtime_ns) of the new tree
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_out_dir(site: str, out: str) -> None:
@@ -75,7 +89,7 @@ def _same(path: str, data: bytes) -> bool:
         return False
 
 
-def write_tree(out: str, files: Mapping[str, bytes]) -> WriteStats:
+def write_tree(out: str, files: Mapping[str, bytes | Previous]) -> WriteStats:
     """Replace ``out`` with exactly ``files`` (relative path -> bytes), atomically."""
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
@@ -86,6 +100,8 @@ def write_tree(out: str, files: Mapping[str, bytes]) -> WriteStats:
     old = os.path.join(parent, _OLD.format(name=name, pid=os.getpid()))
     os.makedirs(staging)
     written = kept = 0
+    manifest: dict[str, tuple[str, int, int]] = {}
+    made: set[str] = set()
     try:
         for rel in sorted(files):
             data = files[rel]
@@ -93,18 +109,34 @@ def write_tree(out: str, files: Mapping[str, bytes]) -> WriteStats:
             if rel.startswith("/") or ".." in parts or "" in parts:
                 raise ValueError(f"refusing to write outside the output folder: {rel!r}")
             target = os.path.join(staging, *parts)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
             previous = os.path.join(out, *parts)
-            if _same(previous, data):
+            if isinstance(data, Previous):
+                digest = data.digest
                 try:
                     os.link(previous, target)
-                    kept += 1
-                    continue
                 except OSError:
-                    pass
-            with open(target, "wb") as fh:
-                fh.write(data)
-            written += 1
+                    shutil.copy2(previous, target)
+                kept += 1
+            else:
+                digest = file_digest(data)
+                if _same(previous, data):
+                    try:
+                        os.link(previous, target)
+                        kept += 1
+                        st = os.stat(target)
+                        manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
+                        continue
+                    except OSError:
+                        pass
+                with open(target, "wb") as fh:
+                    fh.write(data)
+                written += 1
+            st = os.stat(target)
+            manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
         removed = 0
         if os.path.isdir(out):
             for dirpath, _, filenames in os.walk(out):
@@ -120,4 +152,4 @@ def write_tree(out: str, files: Mapping[str, bytes]) -> WriteStats:
             os.rename(old, out)
         raise
     shutil.rmtree(old, ignore_errors=True)
-    return WriteStats(written, kept, removed)
+    return WriteStats(written, kept, removed, manifest)

@@ -1,0 +1,752 @@
+"""Live preview: a thin adapter over livereload (Tornado).
+
+``serve()`` keeps one ``Builder`` alive, so each rebuild recomputes only what an edit
+changed, and holds the built site in memory: nothing is ever written to ``public/``
+and no request can see a half-written tree. The pieces, top to bottom:
+
+- a watcher (livereload's, told about changes by inotify on Linux, polling elsewhere)
+  reports changed paths under ``content/``, ``templates/``, ``site.yaml`` and the
+  built-in theme;
+- ``Preview.notice`` debounces a burst of changes into one rebuild, run in a worker
+  thread; requests that arrive meanwhile wait for it;
+- the result is published as an immutable ``Snapshot`` on the IOLoop, the terminal
+  gets a one-line summary (and the diagnostics), and livereload's websocket handler
+  tells the browsers to reload;
+- ``respond`` maps a raw URL path onto the snapshot: only keys of the in-memory tree
+  are ever served, and a failed build shows its diagnostics over the last good page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import html
+import ipaddress
+import os
+import re
+import signal
+import struct
+import sys
+import threading
+import time
+import traceback
+import webbrowser
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, TextIO
+from urllib.parse import quote, unquote_to_bytes
+
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+from livereload.watcher import Watcher
+from tornado import httpserver, netutil, web
+from tornado.ioloop import IOLoop, PeriodicCallback
+
+from site_builder.build import Builder, BuildResult
+from site_builder.discover import is_temp_file
+from site_builder.errors import Diagnostic, UsageError, summary
+from site_builder.render import THEME
+
+DEBOUNCE = 0.05  # seconds of quiet after a change before rebuilding: one rebuild per burst of saves
+MAX_DEBOUNCE = 0.5  # a steady stream of changes still rebuilds this often
+POLL_INTERVAL = 0.2  # the polling watcher's period, where inotify is not available
+REQUEST_WAIT = 300.0  # a request waits at most this long for the build in progress
+MAX_PATH = 2048  # longer request paths get 414
+MAX_LISTED = 100  # diagnostics shown in the page; the terminal has them all
+
+SCRIPT_PATH = "/livereload.js"
+BODY_END = b"</body>"
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".pdf": "application/pdf",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".mp3": "audio/mpeg",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".csv": "text/csv; charset=utf-8",
+    ".zip": "application/zip",
+}
+OCTET = "application/octet-stream"
+
+
+def content_type(key: str) -> str:
+    return CONTENT_TYPES.get(os.path.splitext(key)[1].lower(), OCTET)
+
+
+# -- requests: URL path -> key of the in-memory tree ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+    location: str = ""  # for redirects
+
+
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def normalise(raw_path: str) -> tuple[int, str]:
+    """The tree key a raw (still percent-encoded) request path names, as ``(0, key)``,
+    or ``(status, reason)`` for a path that is refused.
+
+    Percent-decoding happens once; whatever still looks encoded afterwards (``%252e``)
+    is refused, as are NUL and control characters, backslashes, ``.`` and ``..``
+    segments and over-long paths. Nothing here touches the filesystem: a key is only
+    ever looked up in the dict of built files.
+    """
+    if len(raw_path) > MAX_PATH:
+        return 414, "the path is too long"
+    if not raw_path.startswith("/"):
+        return 400, "the path must start with /"
+    try:
+        path = unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "the path is not UTF-8"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        return 400, "the path holds a control character"
+    if "\\" in path:
+        return 400, "the path holds a backslash"
+    if _ENCODED.search(path):
+        return 400, "the path is encoded twice"
+    key = path[1:]
+    if any(seg in (".", "..") for seg in key.split("/")):
+        return 400, "the path holds a . or .. segment"
+    return 0, key
+
+
+# -- the published state -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the server shows; replaced as a whole after each build, never mutated."""
+
+    files: Mapping[str, bytes] | None  # the last good build, None before the first one
+    failure: tuple[Diagnostic, ...] = ()  # the latest build's diagnostics when it failed
+    overlay: bytes = b""  # the failure as an HTML fragment for the pages
+    error_page: bytes = b""  # the failure as a page, when there was never a good build
+    generation: int = 0
+
+
+def inject(page: bytes, fragment: bytes) -> bytes:
+    """``fragment`` just before the page's last ``</body>`` (at the end when it has none)."""
+    if not fragment:
+        return page
+    at = page.lower().rfind(BODY_END)
+    if at < 0:
+        return page + fragment
+    return page[:at] + fragment + page[at:]
+
+
+def respond(snapshot: Snapshot, raw_path: str, script: bytes = b"") -> Response:
+    """The response for a GET of ``raw_path``: a pure function of the snapshot."""
+    status, key = normalise(raw_path)
+    if status:
+        return Response(status, f"{status}: {key}\n".encode())
+    files = snapshot.files
+    if files is None:
+        if snapshot.failure:
+            return Response(503, inject(snapshot.error_page, script), CONTENT_TYPES[".html"])
+        return Response(503, b"the first build has not finished yet; reload in a moment\n")
+    target = key + "index.html" if key == "" or key.endswith("/") else key
+    data = files.get(target)
+    status = 200
+    if data is None and (key + "/index.html") in files:
+        return Response(302, b"", location="/" + quote(key, safe="/") + "/")
+    if data is None:
+        status, target = 404, "404.html"
+        data = files.get(target)
+        if data is None:
+            return Response(404, b"404: not found\n")
+    ctype = content_type(target)
+    if ctype.startswith("text/html"):
+        data = inject(inject(data, snapshot.overlay), script)
+    return Response(status, data, ctype)
+
+
+# -- diagnostics in the page ---------------------------------------------------------------
+
+_OVERLAY_CSS = """
+#site-builder-errors{position:fixed;left:0;right:0;top:0;max-height:75vh;overflow:auto;z-index:2147483647;
+ box-sizing:border-box;margin:0;padding:1rem 1.5rem;background:#1d1f21;color:#f2f2f2;
+ font:14px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;border-bottom:4px solid #e5484d;
+ box-shadow:0 4px 24px rgba(0,0,0,.5);text-align:left}
+#site-builder-errors h2{font:bold 16px/1.4 inherit;margin:0 0 .25rem;color:#ff8589}
+#site-builder-errors p{margin:.2rem 0}
+#site-builder-errors ol{margin:.75rem 0 0;padding:0;list-style:none}
+#site-builder-errors li{margin:0 0 .9rem;padding:0 0 .9rem;border-bottom:1px solid #3a3d41}
+#site-builder-errors .where{color:#8ec7ff;font-weight:bold}
+#site-builder-errors .error{color:#ff8589}
+#site-builder-errors .warning{color:#ffd479}
+#site-builder-errors .hint{color:#b5e8a0}
+#site-builder-errors pre{margin:.35rem 0 0;padding:.4rem .6rem;background:#111;color:#ddd;overflow:auto;
+ white-space:pre;font:inherit}
+"""
+
+
+def _source_line(site: str, d: Diagnostic, cache: dict[str, list[str] | None]) -> str:
+    """The diagnostic's line of source with a caret under its column ('' when unknown)."""
+    if not d.line or not d.path:
+        return ""
+    if d.path not in cache:
+        cache[d.path] = None
+        full = os.path.realpath(os.path.join(site, d.path))
+        real_site = os.path.realpath(site)
+        if full.startswith(real_site + os.sep) and os.path.isfile(full):
+            try:
+                with open(full, "rb") as fh:
+                    cache[d.path] = fh.read(4 * 1024 * 1024).decode("utf-8", "replace").splitlines()
+            except OSError:
+                pass
+    lines = cache[d.path]
+    if not lines or d.line > len(lines):
+        return ""
+    text = lines[d.line - 1].replace("\x00", "\ufffd")
+    number = f"{d.line} | "
+    out = number + text
+    if d.col:
+        pad = "".join(c if c == "\t" else " " for c in text[: d.col - 1])
+        out += "\n" + " " * (len(number) - 2) + "| " + pad + "^"
+    return out
+
+
+def _where(d: Diagnostic) -> str:
+    return f"{d.path}:{d.line}:{d.col or 1}" if d.line else (d.path or "site")
+
+
+def _listing(site: str, diagnostics: tuple[Diagnostic, ...]) -> str:
+    cache: dict[str, list[str] | None] = {}
+    shown = [d for d in diagnostics if d.severity == "error"] + [d for d in diagnostics if d.severity == "warning"]
+    items = []
+    for d in shown[:MAX_LISTED]:
+        e = html.escape
+        source = _source_line(site, d, cache)
+        items.append(
+            f'<li><p><span class="where">{e(_where(d))}</span>: '
+            f'<span class="{e(d.severity)}">{e(d.severity)}[{e(d.code)}]</span>: {e(d.message)}</p>'
+            + (f'<p class="hint">hint: {e(d.hint)}</p>' if d.hint else "")
+            + (f"<pre>{e(source)}</pre>" if source else "")
+            + "</li>")
+    more = len(shown) - MAX_LISTED
+    if more > 0:
+        items.append(f"<li><p>… and {more} more: see the terminal.</p></li>")
+    return "<ol>" + "".join(items) + "</ol>"
+
+
+def overlay_html(site: str, diagnostics: tuple[Diagnostic, ...], has_page: bool) -> bytes:
+    """The failed build's diagnostics as a fragment to inject into a page."""
+    note = ("You are looking at the last good build." if has_page else "There is no good build to show yet.")
+    return (f'<div id="site-builder-errors" role="alert"><style>{_OVERLAY_CSS}</style>'
+            f"<h2>Build failed: {html.escape(summary(diagnostics))}</h2>"
+            f"<p>{note} Fix the files and save: this page reloads by itself.</p>"
+            f"{_listing(site, diagnostics)}</div>").encode("utf-8")
+
+
+def error_page(site: str, diagnostics: tuple[Diagnostic, ...]) -> bytes:
+    return (b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            b"<title>Build failed - site-builder</title></head><body>"
+            + overlay_html(site, diagnostics, False) + b"</body></html>\n")
+
+
+# -- the watcher ---------------------------------------------------------------------------
+
+_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
+_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_DELETE_SELF, _IN_MOVE_SELF = 0x400, 0x800
+_IN_Q_OVERFLOW, _IN_IGNORED, _IN_ISDIR = 0x4000, 0x8000, 0x40000000
+_IN_MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
+            | _IN_DELETE_SELF | _IN_MOVE_SELF)
+_EVENT = struct.Struct("iIII")
+
+
+class _Inotify:
+    """Linux inotify through libc: a file descriptor the IOLoop watches."""
+
+    def __init__(self) -> None:
+        if not sys.platform.startswith("linux"):
+            raise OSError("inotify is Linux only")
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        self._add = libc.inotify_add_watch
+        self._add.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+
+    def add(self, path: str, mask: int = _IN_MASK) -> int:
+        wd = self._add(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            raise OSError(ctypes.get_errno(), f"cannot watch {path}")
+        return wd
+
+    def read(self) -> list[tuple[int, int, str]]:
+        events = []
+        while True:
+            try:
+                buf = os.read(self.fd, 64 * 1024)
+            except BlockingIOError:
+                return events
+            off = 0
+            while off + _EVENT.size <= len(buf):
+                wd, mask, _cookie, length = _EVENT.unpack_from(buf, off)
+                name = buf[off + _EVENT.size: off + _EVENT.size + length].split(b"\0", 1)[0]
+                events.append((wd, mask, os.fsdecode(name)))
+                off += _EVENT.size + length
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class SiteWatcher(Watcher):
+    """livereload's watcher over the site's sources, reporting every changed path.
+
+    ``start(callback)`` uses inotify where it can (changes arrive within a millisecond)
+    and returns False otherwise; then the caller polls ``examine()`` like livereload does.
+    """
+
+    def __init__(self, site: str, theme: str = THEME) -> None:
+        super().__init__()
+        self.site = os.path.abspath(site)
+        self.theme = theme
+        self.roots = [os.path.join(self.site, "content"), os.path.join(self.site, "templates"), theme]
+        for root in self.roots:
+            self.watch(root, ignore=self._ignored)
+        self.watch(os.path.join(self.site, "site.yaml"))
+        self._inotify: _Inotify | None = None
+        self._dirs: dict[int, str] = {}
+        self._callback: Callable[[list[str], list[str]], None] | None = None
+        self._created: dict[str, float] = {}
+
+    @staticmethod
+    def _ignored(path: str) -> bool:
+        return is_temp_file(os.path.basename(path))
+
+    def label(self, path: str) -> str:
+        """A changed path as the terminal shows it: site-relative, or theme/… for the theme."""
+        for root, prefix in ((self.site, ""), (self.theme, "theme/")):
+            if path == root or path.startswith(root + os.sep):
+                return prefix + os.path.relpath(path, root).replace(os.sep, "/")
+        return path
+
+    # inotify
+
+    def start(self, callback: Callable[[list[str], list[str]], None]) -> bool:  # type: ignore[override]
+        """Call ``callback(changed, transient)`` with absolute paths on every change; False
+        when inotify is unavailable. ``transient`` paths were created and removed again."""
+        try:
+            self._inotify = _Inotify()
+            self._callback = callback
+            self._dirs[self._inotify.add(self.site)] = self.site
+            for root in self.roots:
+                self._add_tree(root)
+        except OSError:
+            if self._inotify is not None:
+                self._inotify.close()
+            self._inotify = None
+            return False
+        IOLoop.current().add_handler(self._inotify.fd, self._on_events, IOLoop.READ)
+        return True
+
+    def stop(self) -> None:
+        if self._inotify is not None:
+            IOLoop.current().remove_handler(self._inotify.fd)
+            self._inotify.close()
+            self._inotify = None
+
+    def _add_tree(self, root: str) -> None:
+        if not os.path.isdir(root):
+            return
+        seen = set()
+        assert self._inotify is not None
+        for dirpath, dirnames, _ in os.walk(root, followlinks=True):
+            real = os.path.realpath(dirpath)
+            if real in seen:
+                dirnames[:] = []
+                continue
+            seen.add(real)
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            try:
+                self._dirs[self._inotify.add(dirpath)] = dirpath
+            except OSError:
+                dirnames[:] = []
+
+    def _on_events(self, fd: int, events: int) -> None:
+        assert self._inotify is not None and self._callback is not None
+        changed: list[str] = []
+        transient: list[str] = []  # made and gone again within seconds: an editor's or sed's temporary
+        now = time.monotonic()
+        for wd, mask, name in self._inotify.read():
+            if mask & _IN_Q_OVERFLOW:  # events were lost: watch any new folder, rebuild anyway
+                for root in self.roots:
+                    self._add_tree(root)
+                changed.append(self.site)
+                continue
+            if mask & _IN_IGNORED:
+                self._dirs.pop(wd, None)
+                continue
+            folder = self._dirs.get(wd)
+            if folder is None:
+                continue
+            path = os.path.join(folder, name) if name else folder
+            if folder == self.site and name:  # the site folder itself: only these names matter
+                if name not in ("site.yaml", "content", "templates"):
+                    continue
+            elif name and self._ignored(path):
+                continue
+            if mask & _IN_ISDIR and mask & (_IN_CREATE | _IN_MOVED_TO):
+                self._add_tree(path)
+            if mask & _IN_CREATE:
+                if len(self._created) > 1000:
+                    self._created.clear()
+                self._created[path] = now
+            elif mask & (_IN_MOVED_FROM | _IN_DELETE) and now - self._created.pop(path, -60.0) < 5.0:
+                transient.append(path)
+                continue
+            changed.append(path)
+        if changed or transient:
+            self.filepath = (changed or transient)[-1]
+            self._callback(changed, transient)
+
+
+# -- the preview ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    result: BuildResult
+    overlay: bytes = b""
+    error_page: bytes = b""
+    crashed: str = ""  # a traceback when the builder raised
+
+
+@dataclass
+class Preview:
+    """The resident builder, its published snapshot, and the rebuild scheduling."""
+
+    site: str
+    base_url: str
+    drafts: bool = False
+    debounce: float = DEBOUNCE
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    on_published: Callable[["Preview"], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.site = os.path.abspath(self.site)
+        self.builder = Builder(self.site, drafts=self.drafts, base_url=self.base_url)
+        self.snapshot = Snapshot(None)
+        self.script = (f'<script src="{SCRIPT_PATH}?port={_port_of(self.base_url)}"></script>').encode()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="site-builder-build")
+        self._idle = asyncio.Event()  # set while the snapshot reflects every change seen
+        self._pending: set[str] = set()
+        self._first_change: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._building = False
+        self._printed: tuple[Diagnostic, ...] | None = None
+        self.builds = 0
+
+    # scheduling (IOLoop thread only)
+
+    def notice(self, labels: Iterable[str], transient: Iterable[str] = ()) -> None:
+        """Sources changed: hold requests, rebuild after a quiet spell. ``transient``
+        files came and went (editor temporaries): they rebuild but are not named."""
+        loop = asyncio.get_running_loop()
+        self._pending.update(labels)
+        self._pending.difference_update(transient)
+        self._idle.clear()
+        if self._first_change is None:
+            self._first_change = loop.time()
+        if not self._building:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+        first = self._first_change if self._first_change is not None else loop.time()
+        delay = max(0.0, min(self.debounce, first + MAX_DEBOUNCE - loop.time()))
+        self._timer = loop.call_later(delay, self._start_build)
+
+    def _start_build(self) -> None:
+        self._timer = None
+        changed = sorted(self._pending)
+        self._pending.clear()
+        seen = self._first_change
+        self._first_change = None
+        self._building = True
+        asyncio.ensure_future(self._build(changed, seen))
+
+    async def _build(self, changed: list[str], seen: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(self._executor, self._run_builder)
+            self._publish(outcome, changed, seen)
+        finally:
+            self._building = False
+            if self._pending:
+                self._schedule()
+            else:
+                self._idle.set()
+
+    async def settled(self, timeout: float = REQUEST_WAIT) -> None:
+        """Wait until the snapshot reflects every change seen so far (bounded)."""
+        if not self._idle.is_set():
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    # building (worker thread)
+
+    def _run_builder(self) -> _Outcome:
+        try:
+            result = self.builder.run()
+        except Exception:  # a bug in a stage: keep serving, say so in the page and the terminal
+            tb = traceback.format_exc()
+            d = Diagnostic("(site-builder)", 0, 0, "error", "internal.crash", f"the build crashed: {tb.strip().splitlines()[-1]}",
+                           "this is a bug in site-builder, not in your files; the traceback is in the terminal")
+            self.builder = Builder(self.site, drafts=self.drafts, base_url=self.base_url)  # drop half-updated memos
+            result = BuildResult([d], None)
+            return _Outcome(result, overlay_html(self.site, (d,), True), error_page(self.site, (d,)), tb)
+        if result.ok:
+            return _Outcome(result)
+        diags = tuple(result.diagnostics)
+        return _Outcome(result, overlay_html(self.site, diags, True), error_page(self.site, diags))
+
+    # publishing (IOLoop thread)
+
+    def _publish(self, outcome: _Outcome, changed: list[str], seen: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        result = outcome.result
+        old = self.snapshot
+        self.builds += 1
+        if result.ok:
+            files = result.files
+            new = Snapshot(files, (), b"", b"", old.generation)
+        else:
+            files = old.files
+            new = Snapshot(files, tuple(result.diagnostics), outcome.overlay if files is not None else b"",
+                           outcome.error_page, old.generation)
+        differs = _changed_files(old.files, new.files) if result.ok else 0
+        reload = differs > 0 or new.failure != old.failure
+        if reload:
+            new = Snapshot(new.files, new.failure, new.overlay, new.error_page, old.generation + 1)
+        self.snapshot = new
+        self._report(outcome, changed, differs, seen, loop.time())
+        if reload:
+            LiveReloadHandler.reload_waiters("*")
+        if self.on_published is not None:
+            self.on_published(self)
+
+    def _report(self, outcome: _Outcome, changed: list[str], differs: int, seen: float | None, now: float) -> None:
+        result = outcome.result
+        if outcome.crashed:
+            print(outcome.crashed, file=self.err, end="")
+        shown = tuple(d for d in result.diagnostics if d.severity != "info" or self.builds == 1)
+        if not result.ok or shown != self._printed:
+            for d in shown:
+                print(d.format(), file=self.err)
+        self._printed = shown
+        c = result.counts
+        what = _names(changed) if self.builds > 1 else "first build"
+        since = f", {(now - seen) * 1000:.0f} ms after the change" if seen is not None and self.builds > 1 else ""
+        stages = f"parsed {c.get('parsed', 0)}, linked {c.get('linked', 0)}, rendered {c.get('rendered', 0)} pages"
+        stamp = time.strftime("%H:%M:%S")
+        if result.ok:
+            line = (f"[{stamp}] {what}: {stages}, {differs} files changed; "
+                    f"{summary(result.diagnostics)}; built in {result.seconds * 1000:.0f} ms{since}")
+        else:
+            shows = "the last good build with the errors over it" if self.snapshot.files is not None else "the errors"
+            line = (f"[{stamp}] {what}: build failed: {summary(result.diagnostics)} ({stages}) "
+                    f"in {result.seconds * 1000:.0f} ms{since}; the browser shows {shows}")
+        print(line, file=self.out, flush=True)
+        self.err.flush()
+
+    def start(self) -> None:
+        LiveReloadHandler.DEFAULT_RELOAD_TIME = 0  # livereload would drop reloads within 3 s of the last one
+        self._first_change = None
+        self._idle.clear()
+        self._start_build()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _changed_files(old: Mapping[str, bytes] | None, new: Mapping[str, bytes] | None) -> int:
+    if old is None or new is None:
+        return len(new or {})
+    n = sum(1 for k in old if k not in new)
+    for k, v in new.items():
+        o = old.get(k)
+        if o is not v and o != v:
+            n += 1
+    return n
+
+
+def _names(changed: list[str], limit: int = 3) -> str:
+    if not changed:
+        return "rebuilt"
+    shown = ", ".join(changed[:limit])
+    return shown + (f" and {len(changed) - limit} more" if len(changed) > limit else "")
+
+
+def _port_of(base_url: str) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(base_url).port or 80
+
+
+# -- HTTP ----------------------------------------------------------------------------------
+
+
+class SiteHandler(web.RequestHandler):
+    """Serves the in-memory tree; holds a request while a rebuild is in progress."""
+
+    def initialize(self, preview: Preview) -> None:  # type: ignore[override]
+        self.preview = preview
+
+    async def get(self) -> None:
+        await self._respond(True)
+
+    async def head(self) -> None:
+        await self._respond(False)
+
+    async def _respond(self, include_body: bool) -> None:
+        await self.preview.settled()
+        r = respond(self.preview.snapshot, self.request.path, self.preview.script)
+        self.set_status(r.status)
+        self.set_header("Content-Type", r.content_type)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        if r.location:
+            self.set_header("Location", r.location)
+        if include_body:
+            self.write(r.body)
+        else:
+            self.set_header("Content-Length", str(len(r.body)))
+
+    def compute_etag(self) -> None:
+        return None
+
+
+def _log_request(handler: web.RequestHandler) -> None:
+    if handler.get_status() >= 500 and handler.get_status() != 503:  # 503: no good build yet, already reported
+        print(f"{handler.get_status()} {handler.request.method} {handler.request.uri}", file=sys.stderr)
+
+
+def application(preview: Preview) -> web.Application:
+    return web.Application([
+        (r"/livereload", LiveReloadHandler),
+        (SCRIPT_PATH, LiveReloadJSHandler),
+        (r"/.*", SiteHandler, {"preview": preview}),
+    ], log_function=_log_request, compress_response=False)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
+              open_browser: bool = False, debounce: float = DEBOUNCE, stop: asyncio.Event | None = None,
+              out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Serve until ``stop`` is set (or SIGINT/SIGTERM): the asynchronous core of ``serve``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    try:
+        sockets = netutil.bind_sockets(port, address=host)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+    port = sockets[0].getsockname()[1]
+    url = f"http://{_url_host(host)}:{port}/"
+    if not _is_loopback(host):
+        print(f"warning: listening on {host}: anyone who can reach this machine can read the preview; "
+              "use --host 127.0.0.1 to keep it local", file=err)
+    preview = Preview(site, url, drafts=drafts, debounce=debounce, out=out, err=err)
+    server = httpserver.HTTPServer(application(preview), xheaders=False)
+    server.add_sockets(sockets)
+    watcher = SiteWatcher(site)
+    LiveReloadHandler.watcher = watcher
+    LiveReloadHandler.live_css = False
+    poller = None
+    if not watcher.start(lambda changed, transient: preview.notice([watcher.label(p) for p in changed],
+                                                                   [watcher.label(p) for p in transient])):
+        def poll() -> None:
+            path, _ = watcher.examine()
+            if path:
+                preview.notice([watcher.label(path)])
+        watcher.examine()  # the first look records what is there
+        poller = PeriodicCallback(poll, POLL_INTERVAL * 1000)
+        poller.start()
+    print(f"serving {os.path.abspath(site)} at {url} (press Ctrl+C to stop; nothing is written to public/)",
+          file=out, flush=True)
+    preview.start()
+    if open_browser:
+        async def _open() -> None:
+            await preview.settled()
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        asyncio.ensure_future(_open())
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        if poller is not None:
+            poller.stop()
+        watcher.stop()
+        server.stop()
+        preview.close()
+        print("stopped", file=out, flush=True)
+    return 0
+
+
+def serve(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
+          open_browser: bool = False) -> int:
+    """``site-builder serve``: live preview until Ctrl+C; returns the exit code."""
+    try:
+        return asyncio.run(run(site, host, port, drafts, open_browser))
+    except KeyboardInterrupt:
+        return 0
