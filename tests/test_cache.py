@@ -1,0 +1,133 @@
+"""Cached, parallel and incremental builds give the same bytes as a cold serial one."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, write_article, write_glossary
+from site_builder.build import Builder
+
+NAMES = [("north-korea", "North Korea", ["DPRK"], "GPE"), ("russia", "Russia", [], "GPE"),
+         ("iran", "Iran", [], "GPE"), ("wagner-group", "Wagner Group", [], "ORG"),
+         ("john-kirby", "John Kirby", ["Kirby"], "PERSON"), ("ofac", "Office of Foreign Assets Control", ["OFAC"], "ORG"),
+         ("janet-yellen", "Janet Yellen", ["Yellen"], "PERSON"), ("china", "China", [], "GPE")]
+WORDS = "the officials said that a deal for weapons and food was under way while sanctions grew".split()
+
+
+def generated_site(root: Path, n_articles: int = 40, seed: int = 7) -> Path:
+    rnd = random.Random(seed)
+    write_glossary(root, [{"slug": s, "title": t, "aliases": a, "type": ty} for s, t, a, ty in NAMES])
+    for i in range(n_articles):
+        paras = []
+        for _ in range(4):
+            words = [rnd.choice(WORDS) for _ in range(40)]
+            for _ in range(3):
+                words.insert(rnd.randrange(len(words)), rnd.choice(NAMES)[1])
+            paras.append(" ".join(words).capitalize() + ".")
+        if i:
+            paras.append(f"See [[a{rnd.randrange(i):03d}]] for more.")
+        tags = ", ".join(sorted({rnd.choice(["sanctions", "russia", "asia", "arms"]) for _ in range(2)}))
+        write_article(root, f"a{i:03d}", "\n\n".join(paras) + "\n", title=f"Article {i}",
+                      date=f"2023-{1 + i % 12:02d}-{1 + i % 27:02d}", extra=f"tags: [{tags}]\n")
+    return root
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cached_parallel_incremental_equal_cold_serial(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site")
+    cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
+    assert cold.returncode == 0, cold.stderr
+    reference = tree(tmp_path / "cold")
+
+    first = run_cli("build", "--site", str(site), "--jobs", "2")
+    assert first.returncode == 0, first.stderr
+    assert tree(site / "public") == reference
+
+    warm = run_cli("build", "--site", str(site), "--jobs", "2")
+    assert warm.returncode == 0 and "0 linked, 0 rendered" in warm.stdout, warm.stdout
+    assert tree(site / "public") == reference
+
+    # an edit, then its revert: the incremental results must equal cold builds of each state
+    article = site / "content" / "articles" / "a005.md"
+    original = article.read_text()
+    article.write_text(original.replace("title: \"Article 5\"", "title: \"Article five\""))
+    edited = run_cli("build", "--site", str(site), "--jobs", "2")
+    assert edited.returncode == 0, edited.stderr
+    cold_edit = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold2"), "--jobs", "1", "--no-cache")
+    assert cold_edit.returncode == 0
+    assert tree(site / "public") == tree(tmp_path / "cold2")
+    article.write_text(original)
+    assert run_cli("build", "--site", str(site)).returncode == 0
+    assert tree(site / "public") == reference
+
+
+def test_kept_alive_builder_equals_fresh_builder(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site", n_articles=12)
+    builder = Builder(str(site))
+    assert builder.run().ok
+    entry = site / "content" / "glossary" / "iran.md"
+    entry.write_text(entry.read_text().replace("aliases: []", "aliases:\n  - \"Islamic Republic\""))
+    (site / "content" / "articles" / "a003.md").unlink()
+    text = (site / "content" / "articles" / "a004.md").read_text()
+    (site / "content" / "articles" / "a004.md").write_text(text.replace("See [[a", "See also [[a"))
+    (site / "site.yaml").write_text("link: all\n")
+    incremental = builder.run()
+    fresh = Builder(str(site)).run()
+    assert incremental.ok and fresh.ok
+    assert incremental.files == fresh.files
+    assert [d.format() for d in incremental.diagnostics] == [d.format() for d in fresh.diagnostics]
+
+
+def test_corrupt_or_foreign_cache_is_ignored(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site", n_articles=8)
+    assert run_cli("build", "--site", str(site)).returncode == 0
+    reference = tree(site / "public")
+    cache = site / ".cache" / "site-builder"
+    files = sorted(cache.iterdir())
+    assert files, "the build should have written a cache"
+    files[0].write_bytes(b"not a pickle at all")
+    files[1].write_bytes(files[1].read_bytes()[:10])  # truncated
+    (cache / "link.pickle").write_bytes(b"\x80\x04K\x01.")  # a valid pickle of something foreign
+    again = run_cli("build", "--site", str(site))
+    assert again.returncode == 0, again.stderr
+    assert "Traceback" not in again.stderr
+    assert tree(site / "public") == reference
+
+
+def test_warm_build_keeps_mtimes_and_skips_spacy(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site", n_articles=8)
+    assert run_cli("build", "--site", str(site)).returncode == 0
+    page = site / "public" / "articles" / "a001" / "index.html"
+    os.utime(page, ns=(1_000_000_000, 1_000_000_000))
+    before = {p: p.stat().st_mtime_ns for p in (site / "public").rglob("*") if p.is_file()}
+    script = ("import sys; from site_builder.cli import main; code = main(['build', '--site', sys.argv[1], '-q']); "
+              "print('spacy' in sys.modules); raise SystemExit(code)")
+    warm = subprocess.run([sys.executable, "-c", script, str(site)], capture_output=True, text=True, timeout=120)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.strip() == "False", "a warm build with nothing changed must not import spaCy"
+    after = {p: p.stat().st_mtime_ns for p in (site / "public").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_clean_removes_the_cache(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site", n_articles=3)
+    assert run_cli("build", "--site", str(site)).returncode == 0
+    assert (site / ".cache" / "site-builder").is_dir()
+    result = run_cli("clean", "--site", str(site))
+    assert result.returncode == 0
+    assert not (site / ".cache").joinpath("site-builder").exists()
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "x"])
+def test_bad_jobs_is_a_usage_error(tmp_path: Path, bad: str) -> None:
+    site = generated_site(tmp_path / "site", n_articles=2)
+    assert run_cli("build", "--site", str(site), "--jobs", bad).returncode == 2
