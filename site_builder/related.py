@@ -85,7 +85,8 @@ class RelatedPicker:
                 self.by_entity.setdefault(e, []).append(a.slug)
             for t in sorted(set(a.tags)):
                 self.by_tag.setdefault(t, []).append(a.slug)
-        self.entity_idf = {e: math.log(1 + n / len(s)) for e, s in self.by_entity.items()}
+        # rarity weight: squared IDF, so one rare shared entity outweighs several common ones
+        self.entity_idf = {e: math.log(1 + n / len(s)) ** 2 for e, s in self.by_entity.items()}
         self.tag_idf = {t: math.log(1 + n / len(s)) for t, s in self.by_tag.items()}
         self.by_date = sorted((a.date.toordinal(), a.slug) for a in self.articles)
 
