@@ -10,6 +10,7 @@ parallel or not, is the same bytes as a clean serial build's.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -128,11 +129,12 @@ class Builder:
         self._linked: dict[str, LinkedDocument] = {}  # slice key -> result
         self._pages: dict[str, str] = {}  # page fingerprint -> digest of its bytes
         self._bytes: dict[str, bytes] = {}  # page fingerprint -> bytes (in memory only)
-        self._reduce: dict[str, tuple[Backlinks, dict[str, list], list[Diagnostic]]] = {}
+        self._reduce: dict[str, Any] = {}  # backlinks and related picks, by their inputs' hash
         self._manifest: dict[str, tuple[str, int, int]] = {}  # out file -> (digest, size, mtime_ns)
         self._matcher: tuple[str, Any] | None = None
         self._env: tuple[str, Any] | None = None
         self._statics: dict[str, tuple[str, bytes]] = {}
+        self._stamps: dict[tuple, str] = {}  # file stamp -> digest, for a resident builder
 
     # -- the stages, top to bottom --------------------------------------
 
@@ -143,7 +145,9 @@ class Builder:
         config, diags = load_config(self.site)
         if self.base_url:
             config = config.with_base_url(self.base_url)
-        found = discover(self.site)
+        found = discover(self.site, self._stamps)
+        current = {s.abspath for s in found.sources} | {s.abspath for s in found.statics}
+        self._stamps = {k: v for k, v in self._stamps.items() if k[0] in current}
         diags += found.diagnostics
         read = self.read_all(found.sources, config, counts)
         for r in read:
@@ -275,22 +279,29 @@ class Builder:
     def relate(self, index: SiteIndex, linked: dict[tuple[str, str], LinkedDocument],
                body_keys: dict[tuple[str, str], str], read: list[_Read], config: SiteConfig
                ) -> tuple[Backlinks, dict[str, list], list[Diagnostic]]:
-        """Backlinks and related reading, recomputed only when a body or header changed."""
-        key = _hash("relate", __version__, config.related_count, config.root,
-                    *(f"{k}={v}" for k, v in sorted(body_keys.items())),
-                    *sorted(r.digest for r in read))
-        hit = self._reduce.get(key)
-        if hit is None:
+        """Backlinks (recomputed when a body changed) and related reading (recomputed only
+        when an article's entities, tags, date or related list changed)."""
+        back_key = _hash("backlinks", __version__, *(f"{k}={v}" for k, v in sorted(body_keys.items())),
+                         *sorted(r.digest for r in read))
+        backlinks = self._reduce.get(back_key)
+        if backlinks is None:
             backlinks = build_backlinks(linked, index)
+        inputs = [f"{a.slug}|{a.date}|{a.tags}|{[x.value for x in a.related]}|"
+                  f"{linked[(ARTICLE, a.slug)].entities}" for a in sorted(index.articles.values(), key=lambda a: a.slug)]
+        picks_key = _hash("related", __version__, config.related_count, *inputs, *index.all_slugs(), *index.drafts)
+        hit = self._reduce.get(picks_key)
+        if hit is None:
             picker = RelatedPicker(index, linked)
             picks: dict[str, list] = {}
             diags: list[Diagnostic] = []
             for a in sorted(index.articles.values(), key=lambda a: a.slug):
                 picks[a.slug], more = picker.related(a, config.related_count)
                 diags += more
-            hit = (backlinks, picks, diags)
-        self._reduce = {key: hit}
-        return hit
+            hit = (picks, diags)
+        # picks hold headers: refresh them so that retitled articles show their new titles
+        picks = {slug: [_fresh(p, index) for p in ps] for slug, ps in hit[0].items()}
+        self._reduce = {back_key: backlinks, picks_key: hit}
+        return backlinks, picks, hit[1]
 
     # -- render ------------------------------------------------------------
 
@@ -392,6 +403,13 @@ class Builder:
         self.disk.save("relate", self._reduce)
         if self.out:
             self.disk.save(self._manifest_name(), self._manifest)
+
+
+def _fresh(pick: Any, index: SiteIndex) -> Any:
+    header = index.header(pick.header.slug)
+    if header is None or header is pick.header:
+        return pick
+    return dataclasses.replace(pick, header=header)
 
 
 def _probes(index: SiteIndex) -> dict[str, list[str]]:

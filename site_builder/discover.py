@@ -41,7 +41,16 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _digest(abspath: str) -> str:
+def _digest(abspath: str, known: dict[tuple, str] | None = None) -> str:
+    """sha256 of the file; ``known`` remembers digests by (path, size, mtime, inode) so that
+    a resident builder does not read unchanged files again."""
+    if known is not None:
+        st = os.stat(abspath)
+        stamp = (abspath, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        hit = known.get(stamp)
+        if hit is None:
+            hit = known[stamp] = _digest(abspath)
+        return hit
     h = hashlib.sha256()
     with open(abspath, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -49,7 +58,7 @@ def _digest(abspath: str) -> str:
     return h.hexdigest()
 
 
-def discover(site: str) -> Discovered:
+def discover(site: str, known: dict[tuple, str] | None = None) -> Discovered:
     site = os.path.abspath(site)
     real_site = os.path.realpath(site)
     content = os.path.join(site, CONTENT)
@@ -83,7 +92,7 @@ def discover(site: str) -> Discovered:
                 continue
             if not os.path.isfile(full):
                 continue
-            digest = _digest(full)
+            digest = _digest(full, known)
             if name.endswith(".md"):
                 if rel.startswith(ARTICLES + "/"):
                     sources.append(SourceFile(rel, full, ARTICLE, digest))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ class Backlink:
 class Backlinks:
     mentioned_in: dict[str, tuple[Backlink, ...]]  # entry slug -> articles mentioning it, newest first
     referenced_by: dict[str, tuple[ArticleHeader | EntryHeader, ...]]  # slug -> pages cross-referencing it
+    signatures: dict[str, str]  # entry slug -> hash of its "Mentioned in" list (slugs and sentences)
 
 
 def _newest_first(h: ArticleHeader | EntryHeader) -> tuple:
@@ -43,9 +45,17 @@ def build_backlinks(linked: dict[tuple[str, str], LinkedDocument], index: SiteIn
                 mentioned.setdefault(entry, []).append(Backlink(source, sentences.get(entry, "")))
         for x in doc.xrefs:
             referenced.setdefault(x.target, {})[f"{kind}:{slug}"] = source
+    mentioned_in = {k: tuple(sorted(v, key=lambda b: _newest_first(b.source))) for k, v in mentioned.items()}
+    signatures = {}
+    for k, v in mentioned_in.items():
+        h = hashlib.sha256()
+        for b in v:
+            h.update(f"{b.source.slug}\x00{b.sentence}\x00".encode("utf-8", "surrogatepass"))
+        signatures[k] = h.hexdigest()
     return Backlinks(
-        mentioned_in={k: tuple(sorted(v, key=lambda b: _newest_first(b.source))) for k, v in mentioned.items()},
+        mentioned_in=mentioned_in,
         referenced_by={k: tuple(sorted(v.values(), key=_newest_first)) for k, v in referenced.items()},
+        signatures=signatures,
     )
 
 
@@ -63,7 +73,8 @@ ENTITY_WEIGHT = 1.0
 TAG_WEIGHT = 0.5
 DATE_WEIGHT = 0.5
 DATE_SCALE_DAYS = 30.0
-_CANDIDATE_POOL = 200
+_RARE_MIN = 50  # posting lists up to this long are always walked
+_SHORTLIST = 40
 
 
 class RelatedPicker:
@@ -119,26 +130,36 @@ class RelatedPicker:
             picks.append(Pick(header, True))
         return picks, diags
 
-    def _candidates(self, article: ArticleHeader) -> set[str]:
-        """Articles sharing a rare entity or tag, plus the nearest in date.
+    def _candidates(self, article: ArticleHeader, skip: set[str]) -> list[str]:
+        """A short list of likely picks: articles sharing the rarest entities and tags
+        (their weights summed along the posting lists), plus the nearest in date.
 
-        An entity or tag that most articles share cannot make a pick on its own, so its
-        (long) posting list is not walked; it still counts in the exact score below."""
-        cap = max(_CANDIDATE_POOL, len(self.articles) // 20)
-        pool: set[str] = set()
+        Posting lists longer than ``cap`` belong to entities most articles share; they
+        are not walked (that would cost N² on a large site), but they still count in
+        the exact score of the short-listed articles."""
+        cap = max(_RARE_MIN, len(self.articles) // 100)
+        acc: dict[str, float] = {}
         for e in self.entities.get(article.slug, ()):
             postings = self.by_entity[e]
             if len(postings) <= cap:
-                pool.update(postings)
+                w = self.entity_idf[e]
+                for b in postings:
+                    acc[b] = acc.get(b, 0.0) + w
         for t in set(article.tags):
             postings = self.by_tag.get(t, ())
             if len(postings) <= cap:
-                pool.update(postings)
+                w = TAG_WEIGHT * self.tag_idf[t]
+                for b in postings:
+                    acc[b] = acc.get(b, 0.0) + w
+        for s in skip:
+            acc.pop(s, None)
+        shortlist = sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))[:_SHORTLIST]
+        pool = {slug for slug, _ in shortlist}
         k = bisect_left(self.by_date, (article.date.toordinal(), article.slug))
         for _, slug in self.by_date[max(0, k - 6):k + 7]:  # so that every article can be padded
-            pool.add(slug)
-        pool.discard(article.slug)
-        return pool
+            if slug not in skip:
+                pool.add(slug)
+        return sorted(pool)
 
     def _quick_score(self, article: ArticleHeader, mine: frozenset[str], tags: frozenset[str],
                      other: ArticleHeader) -> float:
@@ -168,7 +189,7 @@ class RelatedPicker:
         mine = self.entities.get(article.slug, frozenset())
         tags = frozenset(article.tags)
         scored = [(-self._quick_score(article, mine, tags, self.index.articles[s]), s)
-                  for s in self._candidates(article) if s not in skip]
+                  for s in self._candidates(article, skip)]
         scored.sort()
         return [self.score(article, self.index.articles[s]) for _, s in scored[:count]]
 

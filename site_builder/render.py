@@ -221,7 +221,7 @@ class Assembler:
             referenced = backlinks.referenced_by.get(e.slug, ())
             preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs})
             deps = ("entry", digests[e.slug], body_keys[("entry", e.slug)],
-                    "|".join(f"{b.source.slug}={digests[b.source.slug]}:{b.sentence}" for b in mentions),
+                    backlinks.signatures.get(e.slug, ""), all_articles,
                     dep(h.slug for h in referenced), dep(preview_slugs))
             pages.append(Page(f"glossary/{e.slug}/index.html", "entry.html", deps,
                               functools.partial(self._entry_context, e, doc, mentions, referenced, preview_slugs)))
