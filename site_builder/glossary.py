@@ -21,10 +21,9 @@ from typing import Iterable, Sequence
 
 import spacy
 from spacy.matcher import PhraseMatcher
-from spacy.util import filter_spans
 
 from site_builder.model import BARRIER, EntryHeader, Match
-from site_builder.words import is_common_sense, is_common_word
+from site_builder.words import is_common_sense, stop_words, word_log_probs
 
 # One-to-one replacements: the normalised text has the same length as the original,
 # so character offsets carry straight back.
@@ -33,7 +32,7 @@ _SAME_LENGTH = str.maketrans({
     "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ",
     "\n": " ", "\t": " ", "\r": " ",
 })
-_NEEDS_MAP = re.compile(r"  |[^\x00-\u02ff]")  # repeated spaces or characters NFC may change
+_NEEDS_MAP = re.compile(r"  ")  # repeated spaces: the matcher sees one
 
 # A capitalised word next to a match that does NOT make the match part of a longer
 # name: honorifics and job titles ("President Vladimir Putin", "Treasury Secretary"),
@@ -44,7 +43,9 @@ Spokesman Spokeswoman Spokesperson Ambassador Envoy Senator Sen Representative R
 Mayor Director Chairman Chairwoman Chair Chief Commander General Gen Colonel Col Admiral
 Lieutenant Lt Major Captain Sergeant King Queen Prince Princess Leader Supreme Pope Judge
 Justice Professor Prof Comrade Marshal Officer Agent
-Secretary-General Undersecretary Assistant Acting Former Then Incoming Outgoing
+Secretary-General Undersecretary Assistant Acting Former Then Incoming Outgoing Chair
+Ayatollah Sheikh Emir Imam Cardinal Rabbi Sultan Crown Archbishop Bishop Patriarch
+Midfielder Goalkeeper Striker Defender Forward Coach Manager Skipper Winger Referee
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday
 January February March April May June July August September October November December
 Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
@@ -52,6 +53,20 @@ Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
 
 # Honorifics say the name after them is a person's: "Mr Wagner" is not the Wagner Group.
 HONORIFICS = frozenset("Mr Mrs Ms Miss Mx Dr Sir Dame Lord Lady Madam Mme Herr Frau".split())
+
+# After a name these extend it: "Donald Trump Jr." is not Donald Trump.
+NAME_SUFFIXES = frozenset("Jr Jr. Sr Sr. II III IV".split())
+
+# Acronyms that make the name after them someone else's: "HM Treasury" is Britain's.
+FOREIGN_QUALIFIERS = frozenset("HM HMS".split())
+
+# Sentence adverbs: capitalised only because they open a sentence ("Today Iran…").
+SENTENCE_ADVERBS = frozenset("today yesterday tonight separately earlier later instead overall elsewhere "
+                             "nevertheless initially finally currently meanwhile still also then".split())
+
+# After a common-word term these make it a financial instrument: "Treasury yields", "Treasury bills".
+FINANCE_NOUNS = frozenset("yield yields bill bills note notes bond bonds securities market markets auction "
+                          "auctions futures curve prices rates holdings".split())
 
 # Capitalised adjectives of place and allegiance in front of a name
 # ("Russian Wagner Group", "Iranian Shahed drones"): not part of the name.
@@ -76,7 +91,7 @@ def normalise(text: str) -> tuple[str, list[int] | None]:
     """The text the matcher sees, and a map from its offsets to the original's
     (None when the two have the same offsets)."""
     simple = text.translate(_SAME_LENGTH)
-    if not _NEEDS_MAP.search(simple):
+    if not _NEEDS_MAP.search(simple) and unicodedata.is_normalized("NFC", simple):
         return simple, None
     out: list[str] = []
     index: list[int] = []
@@ -103,6 +118,27 @@ def normalise_term(term: str) -> str:
     return norm
 
 
+OK, REJECT, UNCONFIRMED = "ok", "reject", "unconfirmed"
+
+
+class Candidate:
+    """One match of a term in a text, with the matcher's verdict on it.
+
+    ``verdict`` is OK (a mention), REJECT, or UNCONFIRMED: a common word opening a
+    sentence ("Turkey …"), a mention only if the same document uses it as a name
+    elsewhere. ``surname_of`` is set when a given name precedes the term ("Tyrese
+    Jordan"): in that document the bare term means that person."""
+
+    __slots__ = ("start", "end", "entry", "text", "verdict", "surname_of", "common")
+
+    def __init__(self, start: int, end: int, entry: str, text: str, verdict: str, surname_of: bool, common: bool):
+        self.start, self.end, self.entry, self.text = start, end, entry, text
+        self.verdict, self.surname_of, self.common = verdict, surname_of, common
+
+    def match(self) -> Match:
+        return Match(self.start, self.end, self.entry)
+
+
 class Matcher:
     """Every glossary term in one spaCy PhraseMatcher; build it once per process."""
 
@@ -112,17 +148,21 @@ class Matcher:
         self._matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._strings = nlp.vocab.strings
         self._common_sense: set[tuple[str, str]] = set()
-        self.entries = {}
+        self._title_words: dict[str, list[str]] = {}
+        self.entries: dict[str, EntryHeader] = {}
         for entry in sorted(entries, key=lambda e: e.slug):
             self.entries[entry.slug] = entry
             patterns = []
-            for term in entry.terms:
+            for i, term in enumerate(entry.terms):
                 norm = normalise_term(term.value)
                 if not norm:
                     continue
                 doc = self._tokenizer(norm)
                 patterns.append(doc)
-                if len(doc) == 1 and is_common_sense(norm):
+                if i == 0:
+                    self._title_words[entry.slug] = [t.text for t in doc]
+                if len(doc) == 1 and is_common_sense(norm) and not (norm.isupper() and len(norm) > 1) \
+                        and entry.type != "PERSON":
                     self._common_sense.add((entry.slug, norm))
             if patterns:
                 self._matcher.add(entry.slug, patterns)
@@ -131,7 +171,12 @@ class Matcher:
         return [t.text for t in self._tokenizer(normalise_term(term))]
 
     def find(self, text: str) -> list[Match]:
-        """Real mentions in ``text`` (a paragraph, list item or table cell), in order."""
+        """Mentions in one text taken alone (no document-wide evidence)."""
+        return [c.match() for c in self.candidates(text) if c.verdict == OK]
+
+    def candidates(self, text: str) -> list[Candidate]:
+        """Every non-overlapping term match in ``text`` (a paragraph, list item or table
+        cell), longest first among overlaps, in order, each with its verdict."""
         norm, index = normalise(text)
         stripped = norm.lstrip()
         lead = len(norm) - len(stripped)
@@ -142,27 +187,75 @@ class Matcher:
         raw = self._matcher(doc)
         if not raw:
             return []
-        spans = filter_spans([doc[s:e] for _, s, e in raw])  # longest wins, no overlaps
-        labels = {(s, e): self._strings[m] for m, s, e in raw}
         out = []
-        for span in sorted(spans, key=lambda sp: sp.start):
-            slug = labels[(span.start, span.end)]
-            if not _is_mention(doc, span.start, span.end, (slug, span.text) in self._common_sense):
-                continue
-            if span.start > 0 and doc[span.start - 1].text.rstrip(".") in HONORIFICS \
-                    and self.entries[slug].type != "PERSON":
-                continue  # "Mr Wagner" is a person, not the Wagner Group
-            start = lead + span.start_char
-            end = lead + span.end_char
+        for m, s, e in _longest_first(raw):
+            slug = self._strings[m]
+            last = doc[e - 1]
+            start = lead + doc[s].idx
+            end = lead + last.idx + len(last.text)
+            text = norm[start:end]
+            common = (slug, text) in self._common_sense
+            verdict, surname = self._verdict(doc, s, e, slug, common)
             if index is not None:
                 start, end = index[start], index[end - 1] + 1
-            out.append(Match(start, end, slug))
+            out.append(Candidate(start, end, slug, " ".join(text.split()), verdict, surname, common))
         return out
+
+    def _own_given_names(self, doc: "spacy.tokens.Doc", start: int, end: int, slug: str) -> bool:
+        """Is the match preceded by the rest of the entry's own title ("Volodymyr" before "Zelenskyy")?"""
+        words = self._title_words.get(slug, [])
+        n = len(words) - (end - start)
+        return 0 < n <= start and [t.text for t in doc[start - n:start]] == words[:n]
+
+    def _verdict(self, doc: "spacy.tokens.Doc", start: int, end: int, slug: str, common: bool) -> tuple[str, bool]:
+        prev = doc[start - 1] if start > 0 else None
+        if prev is not None and prev.text.rstrip(".") in HONORIFICS and self.entries[slug].type != "PERSON":
+            return REJECT, False  # "Mr Wagner" is a person, not the Wagner Group
+        if prev is not None and prev.whitespace_ and _extends_name(doc, start - 1, before=True):
+            if self._own_given_names(doc, start, end, slug) or _title_phrase_before(doc, start - 1):
+                pass  # "President Volodymyr Zelenskyy", "Secretary of State Antony Blinken"
+            else:
+                surname = _name_like(prev.text) and not prev.text.isupper()
+                return REJECT, surname  # "Robert Wagner", "the Treasury Board"
+        if end < len(doc) and doc[end - 1].whitespace_ and _extends_name(doc, end, before=False):
+            return REJECT, False  # "Wagner Group" when only "Wagner" is a term
+        return _in_context(doc, start, end, common), False
+
+
+def _longest_first(raw: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Non-overlapping matches, longest winning (then the earliest), in text order: what
+    spacy.util.filter_spans does, on (match id, start, end) without making Span objects."""
+    taken: list[tuple[int, int, int]] = []
+    used: set[int] = set()
+    for m, s, e in sorted(raw, key=lambda x: (x[1] - x[2], x[1])):
+        if not any(i in used for i in range(s, e)):
+            taken.append((m, s, e))
+            used.update(range(s, e))
+    taken.sort(key=lambda x: x[1])
+    return taken
+
+
+def _name_like(word: str) -> bool:
+    """Mostly written capitalised: a given name ("Robert", "Tyrese"), not "Lake"."""
+    probs = word_log_probs()
+    return word not in probs or probs.get(word.lower(), -99.0) < probs[word] - 1.0
+
+
+def _title_phrase_before(doc: "spacy.tokens.Doc", i: int) -> bool:
+    """Does the capitalised word at ``i`` end a title such as "Secretary of State"?"""
+    k = i
+    while k >= 0 and _is_capitalised_word(doc[k]) and doc[k].text not in NEUTRAL_NEIGHBOURS:
+        k -= 1
+    while k >= 0 and doc[k].lower_ in ("of", "the", "for"):
+        k -= 1
+    return 0 <= k < i and doc[k].text in NEUTRAL_NEIGHBOURS and doc[k + 1].lower_ in ("of", "for")
 
 
 def _is_capitalised_word(tok: "spacy.tokens.Token") -> bool:
     text = tok.text
-    return text[:1].isupper() and tok.is_alpha
+    if not text[:1].isupper():
+        return False
+    return tok.is_alpha or (any(c.isalpha() for c in text[1:]) and all(c.isalpha() or c in "'’.-" for c in text))
 
 
 def _sentence_start(doc: "spacy.tokens.Doc", i: int) -> bool:
@@ -178,27 +271,50 @@ def _extends_name(doc: "spacy.tokens.Doc", i: int, before: bool) -> bool:
     if not _is_capitalised_word(tok):
         return False
     text = tok.text
+    if not before and text in NAME_SUFFIXES:
+        return True  # "Donald Trump Jr."
     if text in NEUTRAL_NEIGHBOURS or text.rstrip(".") in NEUTRAL_NEIGHBOURS:
         return False
     if before and text in DEMONYMS:
         return False
-    if text.isupper() and len(text) > 1:  # acronyms ("US Treasury") qualify, they don't rename
-        return not before
-    if before and _sentence_start(doc, i) and is_common_word(text):
-        return False  # "Meanwhile Russia…", "Today Iran…"
-    if text == "I" or text.rstrip(".") in HONORIFICS:
-        return False
+    if text.isupper() and len(text) > 1:
+        # an acronym before qualifies the name without renaming it ("US Treasury"), but
+        # "HM Treasury" is another country's; an acronym after renames it ("Wagner PMC")
+        return not before or text in FOREIGN_QUALIFIERS
+    lower = text.lower()
+    if text == "I" or text.rstrip(".") in HONORIFICS or lower in stop_words():
+        return False  # function words never belong to a name: "The US Treasury"
+    if before and _sentence_start(doc, i) and (lower in SENTENCE_ADVERBS or lower.endswith("ly")):
+        return False  # "Meanwhile Russia…", "Separately, …"
     return True
 
 
-def _is_mention(doc: "spacy.tokens.Doc", start: int, end: int, common_sense: bool) -> bool:
-    # Part of a longer proper name that is not in the glossary: "Robert Wagner",
-    # "Wagner Group" (when only "Wagner" is a term), "the Treasury Board".
-    if start > 0 and doc[start - 1].whitespace_ and _extends_name(doc, start - 1, before=True):
-        return False
-    if end < len(doc) and doc[end - 1].whitespace_ and _extends_name(doc, end, before=False):
-        return False
-    # A common word capitalised only because it opens a sentence ("Treasury bills rose").
-    if common_sense and _sentence_start(doc, start):
-        return False
-    return True
+def _in_context(doc: "spacy.tokens.Doc", start: int, end: int, common: bool) -> str:
+    """The verdict from the words around a match that no neighbouring name claims."""
+    term = doc[start:end].text
+    all_caps = term.isupper() and len(term) > 1
+    nxt = doc[end] if end < len(doc) else None
+    prv = doc[start - 1] if start > 0 else None
+    before_prev = doc[start - 2] if start > 1 else None
+    # "Bank of China", "University of Georgia": a capitalised noun (not a title) + of + the term
+    if prv is not None and prv.lower_ == "of" and before_prev is not None and _is_capitalised_word(before_prev) \
+            and before_prev.text not in NEUTRAL_NEIGHBOURS and before_prev.lower_ not in stop_words():
+        return REJECT
+    # shouted text: "HELP US HOLD THE LINE"
+    if all_caps and any(t is not None and t.is_alpha and t.text.isupper() and len(t.text) > 1 for t in (prv, nxt)):
+        return REJECT
+    if not common:
+        return OK
+    # A one-word term that is also a common word ("Treasury", "State", "Turkey"):
+    if nxt is not None and (nxt.lower_ in FINANCE_NOUNS or nxt.lower_ == "of"):
+        return REJECT  # "Treasury yields", "State of the Union", "Secretary of State"
+    if prv is not None and prv.text in ("'s", "’s") and before_prev is not None and _is_capitalised_word(before_prev):
+        return REJECT  # "Britain's Treasury", "National People's Congress": someone else's
+    if nxt is not None and nxt.text in ("-", "–") and not doc[end - 1].whitespace_ and end + 1 < len(doc) \
+            and doc[end + 1].text.islower():
+        return REJECT  # "State-owned"
+    if _sentence_start(doc, start):
+        if nxt is not None and (nxt.text in ("'s", "’s") or nxt.text in NEUTRAL_NEIGHBOURS):
+            return OK  # "Turkey's lira", "Fed Chair": used as a name
+        return UNCONFIRMED  # "Treasury bills fell." / "Turkey is…": only if named elsewhere
+    return OK

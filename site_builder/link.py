@@ -58,13 +58,18 @@ class _Policy:
 
 
 def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: bool = False,
-         allow_html: bool = False) -> LinkedDocument:
+         allow_html: bool = False, tokens: Sequence[Token] | None = None) -> LinkedDocument:
+    """Link one document. Two passes: the first resolves cross-references and asks the
+    matcher about every text; the second weighs what the whole document says (a term
+    used elsewhere as a name, a surname of someone else) and splices the links in."""
     header = doc.header
     assert header is not None
     policy = _Policy(doc, link_all)
     state = _State(doc, index, matcher, policy)
+    if tokens is None:
+        tokens = markdown.parse(doc.body, doc.body_line, allow_html)
     out: list[Token] = []
-    tokens = markdown.parse(doc.body, doc.body_line, allow_html)
+    texts: list[tuple[int, _Layout]] = []  # (position in out, layout) of each linkable inline
     i = 0
     in_heading = False
     while i < len(tokens):
@@ -88,10 +93,19 @@ def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: boo
             i = j + 1
             continue
         if tok.type == "inline" and tok.children:
-            out.append(state.inline(tok, link_entities=not in_heading))
+            new = state.inline(tok)
+            out.append(new)
+            if not in_heading and matcher is not None and not policy.none:
+                layout = _Layout(new, matcher)
+                if layout.candidates or layout.xref_entries:
+                    texts.append((len(out) - 1, layout))
         else:
             out.append(tok)
         i += 1
+    if texts:
+        verdicts = _document_verdicts([c for _, layout in texts for c in layout.candidates], matcher)
+        for k, layout in texts:
+            out[k] = state.link_entities(out[k], layout, verdicts)
     html = markdown.render(out, allow_html)
     return LinkedDocument(
         slug=header.slug,
@@ -102,6 +116,73 @@ def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: boo
         xrefs=tuple(state.xrefs),
         diagnostics=tuple(state.diagnostics),
     )
+
+
+def _document_verdicts(candidates: list[Any], matcher: Matcher) -> dict[tuple[str, str, str], bool]:
+    """One sense per document: (term as written, entry, verdict) -> is it a mention here?
+
+    * a common word that opened a sentence ("Turkey is…") counts when the document also
+      uses it as a name mid-sentence;
+    * a term that follows a given name somewhere ("Tyrese Jordan") is that person's
+      surname in the whole document, unless the entry's own title also appears."""
+    from site_builder.glossary import OK, UNCONFIRMED
+
+    confirmed = {c.text for c in candidates if c.verdict == OK and c.common}
+    titled = {(c.entry, c.text) for c in candidates if c.verdict == OK and c.text == matcher.entries[c.entry].title}
+    surnames = {c.text for c in candidates
+                if c.surname_of and not any(e == c.entry and t != c.text for e, t in titled)}
+    verdicts = {}
+    for c in candidates:
+        ok = c.verdict == OK or (c.verdict == UNCONFIRMED and c.text in confirmed)
+        verdicts[(c.text, c.entry, c.verdict)] = ok and c.text not in surnames
+    return verdicts
+
+
+class _Layout:
+    """The text the matcher sees for one inline token, and where each child sits in it."""
+
+    def __init__(self, tok: Token, matcher: Matcher):
+        children = tok.children or []
+        parts: list[str] = []
+        visible: list[str] = []  # what a reader sees of each child (for the mention's sentence)
+        starts: list[int] = []  # the string offset where each child begins
+        xref_entries: list[tuple[int, str]] = []  # (offset, entry slug) of cross-references to entries
+        pos = 0
+        depth_link = 0
+        for c in children:
+            starts.append(pos)
+            t = c.type
+            seen = ""
+            if depth_link:
+                piece = ""
+                seen = c.content if t in ("text", "code_inline") else ""
+                if t == "link_open":
+                    depth_link += 1
+                elif t == "link_close":
+                    depth_link -= 1
+            elif t == "text":
+                piece = seen = c.content
+            elif t == "softbreak":
+                piece = seen = "\n"
+            elif t in _ZERO_WIDTH:
+                piece = ""
+            elif t == "link_open":
+                depth_link = 1
+                piece = BARRIER
+                if (c.attrGet("class") or "") == "xref xref-entry":
+                    xref_entries.append((pos, str(c.attrGet("data-preview"))))
+            else:
+                piece = BARRIER
+                seen = c.content if t == "code_inline" else ""
+            parts.append(piece)
+            visible.append(seen)
+            pos += len(piece)
+        starts.append(pos)
+        self.text = "".join(parts)
+        self.visible = visible
+        self.starts = starts
+        self.xref_entries = xref_entries
+        self.candidates = matcher.candidates(self.text) if self.text.strip(BARRIER + " \n") else []
 
 
 class _State:
@@ -145,8 +226,7 @@ class _State:
         text = meta["text"] or (header.title if header else meta["slug"])
         if header is None:
             return [_text(text)]
-        if isinstance(header, EntryHeader):  # it links the entry already: later mentions count as repeats
-            self.policy.linked.add(header.slug)
+        if isinstance(header, EntryHeader):  # it mentions the entry (the link stage counts it in place)
             self.entities.add(header.slug)
         attrs = {"href": self.index.url(header.slug), "class": f"xref xref-{header.kind}",
                  "data-preview": header.slug}
@@ -179,64 +259,31 @@ class _State:
 
     # -- entity links ----------------------------------------------------
 
-    def inline(self, tok: Token, link_entities: bool) -> Token:
-        children = list(tok.children or ())
-        has_xref = any(c.type == markdown.XREF for c in children)
-        if has_xref:
-            expanded: list[Token] = []
-            for c in children:
-                expanded.extend(self.xref(c) if c.type == markdown.XREF else [c])
-            children = expanded
-        if link_entities and self.matcher is not None and not self.policy.none:
-            children = self._link_entities(tok, children)
-        elif not has_xref:
+    def inline(self, tok: Token) -> Token:
+        """Resolve the cross-references of one inline token."""
+        children = tok.children or []
+        if not any(c.type == markdown.XREF for c in children):
             return tok
+        expanded: list[Token] = []
+        for c in children:
+            expanded.extend(self.xref(c) if c.type == markdown.XREF else [c])
         new = copy.copy(tok)
-        new.children = children
+        new.children = expanded
         return new
 
-    def _link_entities(self, block: Token, children: list[Token]) -> list[Token]:
-        parts: list[str] = []
-        visible: list[str] = []  # what a reader sees of each child (for the mention's sentence)
-        starts: list[int] = []  # the string offset where each child begins
-        pos = 0
-        depth_link = 0
-        for c in children:
-            starts.append(pos)
-            t = c.type
-            seen = ""
-            if depth_link:
-                piece = ""
-                seen = c.content if t in ("text", "code_inline") else ""
-                if t == "link_open":
-                    depth_link += 1
-                elif t == "link_close":
-                    depth_link -= 1
-            elif t == "text":
-                piece = seen = c.content
-            elif t == "softbreak":
-                piece = seen = "\n"
-            elif t in _ZERO_WIDTH:
-                piece = ""
-            elif t == "link_open":
-                depth_link = 1
-                piece = BARRIER
-            else:
-                piece = BARRIER
-                seen = c.content if t == "code_inline" else ""
-            parts.append(piece)
-            visible.append(seen)
-            pos += len(piece)
-        starts.append(pos)
-        text = "".join(parts)
-        if not text.strip(BARRIER + " \n"):
-            return children
-        matches = self.matcher.find(text)
-        if not matches:
-            return children
+    def link_entities(self, tok: Token, layout: _Layout, verdicts: dict[tuple[str, str, str], bool]) -> Token:
+        children = tok.children or []
+        text = layout.text
+        starts = layout.starts
+        pending = list(layout.xref_entries)  # cross-references to entries count as mentions where they stand
         inserts: list[tuple[int, int, int, Token]] = []  # (child, offset, order, token)
-        line0 = self.first_line + (block.map[0] if block.map else 0)
-        for m in matches:
+        line0 = self.first_line + (tok.map[0] if tok.map else 0)
+        for c in layout.candidates:
+            while pending and pending[0][0] < c.start:
+                self.policy.linked.add(pending.pop(0)[1])
+            if not verdicts[(c.text, c.entry, c.verdict)]:
+                continue
+            m = c.match()
             if m.entry == self.policy.self_slug or BARRIER in text[m.start:m.end]:
                 continue
             self.entities.add(m.entry)
@@ -252,10 +299,14 @@ class _State:
             inserts.append((c1, o1, 0, Token("link_close", "a", -1)))
             if not any(x.entry == m.entry for x in self.mentions):
                 self.mentions.append(Mention(m.entry, line0 + text.count("\n", 0, m.start),
-                                             _sentence(visible, starts, children, m)))
+                                             _sentence(layout.visible, starts, children, m)))
+        for _, slug in pending:
+            self.policy.linked.add(slug)
         if not inserts:
-            return children
-        return _splice(children, inserts)
+            return tok
+        new = copy.copy(tok)
+        new.children = _splice(children, inserts)
+        return new
 
 
 def _place(children: list[Token], starts: list[int], m: Match) -> tuple[tuple[int, int], tuple[int, int]] | None:
