@@ -27,7 +27,7 @@ from site_builder.errors import Diagnostic, has_errors, sort_diagnostics, strict
 from site_builder.index import SiteIndex, build_index, unmentioned
 from site_builder.model import ARTICLE, ArticleHeader, Document, EntryHeader, LinkedDocument, Page, SourceFile
 from site_builder.parse import parse
-from site_builder.related import Backlinks, RelatedPicker, build_backlinks
+from site_builder.related import Backlink, Backlinks, RelatedPicker, build_backlinks, signature as _signature
 from site_builder.render import Assembler, environment, render_page, template_digest, theme_assets
 from site_builder.write import Previous, WriteStats, check_out_dir, file_digest, write_tree
 
@@ -80,6 +80,30 @@ class _Read:
     doc: Document
     facts: _Facts
     digest: str  # of the header: what other pages show of this one
+
+
+@dataclass
+class _Snapshot:
+    """What the last successful full or fast run saw and made: the fast path's baseline."""
+
+    config: SiteConfig
+    config_diags: list[Diagnostic]
+    found_diags: list[Diagnostic]
+    tkey: str
+    sources: dict[str, SourceFile]
+    read: dict[str, _Read]
+    index: SiteIndex
+    linked: dict[tuple[str, str], LinkedDocument]
+    body_keys: dict[tuple[str, str], str]
+    backlinks: Backlinks
+    picks: dict[str, list]
+    other: list[Diagnostic]  # diagnostics not tied to one document (config, discovery, index, related)
+    doc_diags: dict[str, list[Diagnostic]]  # per source path: read and link diagnostics
+    assembler: Assembler
+    digests: dict[str, str]
+    files: dict[str, Any]
+    articles: str  # digest of every article header
+    statics: dict[str, str]  # static file -> digest
 
 
 # -- process-pool workers (state inherited through fork, built once per worker) ------
@@ -135,6 +159,7 @@ class Builder:
         self._env: tuple[str, Any] | None = None
         self._statics: dict[str, tuple[str, bytes]] = {}
         self._stamps: dict[tuple, str] = {}  # file stamp -> digest, for a resident builder
+        self._last: _Snapshot | None = None
 
     # -- the stages, top to bottom --------------------------------------
 
@@ -142,29 +167,36 @@ class Builder:
         started = time.perf_counter()
         counts = {"read": 0, "linked": 0, "rendered": 0}
         self._load_disk_cache()
-        config, diags = load_config(self.site)
+        config, config_diags = load_config(self.site)
         if self.base_url:
             config = config.with_base_url(self.base_url)
         found = discover(self.site, self._stamps)
         current = {s.abspath for s in found.sources} | {s.abspath for s in found.statics}
         self._stamps = {k: v for k, v in self._stamps.items() if k[0] in current}
-        diags += found.diagnostics
+        fast = self._fast_rebuild(config, config_diags, found, counts, started)
+        if fast is not None:
+            return fast
+        self._last = None
+        other: list[Diagnostic] = list(config_diags) + list(found.diagnostics)  # not tied to one document
+        doc_diags: dict[str, list[Diagnostic]] = {}
         read = self.read_all(found.sources, config, counts)
         for r in read:
-            diags += r.doc.diagnostics
+            doc_diags[r.doc.source.path] = list(r.doc.diagnostics)
         index, more = build_index((r.doc for r in read), config.root, self.drafts)
-        diags += more
+        other += more
         linked, body_keys = self.link_all(read, index, config, counts)
-        for doc in linked.values():
-            diags += doc.diagnostics
+        paths = {(r.doc.header.kind, r.doc.header.slug): r.doc.source.path for r in read if r.doc.header is not None}
+        for key, doc in linked.items():
+            doc_diags[paths[key]] += doc.diagnostics
         backlinks, picks, more = self.relate(index, linked, body_keys, read, config)
-        diags += more
-        diags += unmentioned(index.entries.values(),
+        other += more
+        other += unmentioned(index.entries.values(),
                              {e for (kind, _), d in linked.items() if kind == ARTICLE for e in d.entities})
         assets = theme_assets()
         assembler = Assembler(config, index, assets)
         digests = {r.doc.header.slug: r.digest for r in read if r.doc.header is not None}
         pages = assembler.pages(linked, backlinks, picks, digests, body_keys)
+        diags = other + [d for ds in doc_diags.values() for d in ds]
         if self.strict:
             diags = make_strict(diags)
         files = None
@@ -177,27 +209,141 @@ class Builder:
         if files is not None:
             for a in assets.values():
                 files[a.out_path] = a.data
-            for s in found.statics:
-                files.setdefault(s.out_path, self._previous(s.out_path, s.digest) or self._static(s.abspath, s.digest))
+            self._add_statics(files, found)
+            self._last = _Snapshot(
+                config=config, config_diags=list(config_diags), found_diags=list(found.diagnostics),
+                tkey=self._env[0] if self._env else "", sources={x.path: x for x in found.sources},
+                read={r.doc.source.path: r for r in read}, index=index, linked=dict(linked),
+                body_keys=dict(body_keys), backlinks=backlinks, picks=picks, other=other,
+                doc_diags=doc_diags, assembler=assembler, digests=digests, files=dict(files),
+                articles=assembler.all_articles_digest(digests),
+                statics={x.out_path: x.digest for x in found.statics})
         return BuildResult(diags, files, counts, time.perf_counter() - started, index, picks, linked)
+
+    def _add_statics(self, files: dict[str, Any], found: Any) -> None:
+        for x in found.statics:
+            files.setdefault(x.out_path, self._previous(x.out_path, x.digest) or self._static(x.abspath, x.digest))
+
+    # -- the incremental fast path -----------------------------------------
+
+    def _fast_rebuild(self, config: SiteConfig, config_diags: list[Diagnostic], found: Any,
+                      counts: dict[str, int], started: float) -> BuildResult | None:
+        """A resident builder's answer to an edit that changes only bodies: re-read and
+        re-link the edited files and re-render exactly the pages that show them. Returns
+        None (the full path runs) for anything else: a new, deleted or renamed file, a
+        changed header, template or setting, a changed set of mentioned entities or
+        cross-references, a new error. Its output equals the full path's, byte for byte."""
+        last = self._last
+        if last is None or config != last.config or config_diags != last.config_diags \
+                or list(found.diagnostics) != last.found_diags:
+            return None
+        sources = {x.path: x for x in found.sources}
+        if sources.keys() != last.sources.keys() or \
+                {x.out_path: x.digest for x in found.statics} != last.statics:
+            return None
+        changed = [p for p, x in sources.items() if x.digest != last.sources[p].digest or x.kind != last.sources[p].kind]
+        if template_digest(self.site) != last.tkey:
+            return None
+        linked = dict(last.linked)
+        body_keys = dict(last.body_keys)
+        doc_diags = dict(last.doc_diags)
+        mentioned_in = dict(last.backlinks.mentioned_in)
+        touched_entries: set[str] = set()
+        pages_to_render: list[Page] = []
+        read_updates: dict[str, _Read] = {}
+        relinked: list[tuple[tuple[str, str], _Read]] = []
+        for path in changed:
+            old = last.read[path]
+            new = self._read_one(sources[path], config, counts)
+            if new.doc.header is None or old.doc.header is None or new.digest != old.digest \
+                    or new.facts.refs != old.facts.refs:
+                return None
+            read_updates[path] = new
+            doc_diags[path] = list(new.doc.diagnostics)
+            key = (new.doc.header.kind, new.doc.header.slug)
+            if key in linked:
+                relinked.append((key, new))
+        if relinked:
+            results = self._link_some([r for _, r in relinked], last.index, config, counts)
+            for (key, r), (slice_key, doc) in zip(relinked, results):
+                before = linked[key]
+                if set(doc.entities) != set(before.entities) or \
+                        sorted(x.target for x in doc.xrefs) != sorted(x.target for x in before.xrefs):
+                    return None
+                linked[key] = doc
+                body_keys[key] = slice_key
+                doc_diags[r.doc.source.path] += doc.diagnostics
+                if key[0] == ARTICLE:
+                    new_sentences = {m.entry: m.sentence for m in doc.mentions}
+                    old_sentences = {m.entry: m.sentence for m in before.mentions}
+                    for entry in doc.entities:
+                        if new_sentences.get(entry, "") != old_sentences.get(entry, ""):
+                            mentioned_in[entry] = tuple(
+                                Backlink(b.source, new_sentences.get(entry, "")) if b.source.slug == key[1] else b
+                                for b in mentioned_in[entry])
+                            touched_entries.add(entry)
+        diags = last.other + [d for ds in doc_diags.values() for d in ds]
+        if self.strict:
+            diags = make_strict(diags)
+        if has_errors(diags):
+            return None
+        backlinks = last.backlinks
+        if touched_entries:
+            backlinks = Backlinks(mentioned_in, last.backlinks.referenced_by,
+                                  {**last.backlinks.signatures, **{e: _signature(mentioned_in[e]) for e in touched_entries}})
+        assembler = last.assembler
+        index = last.index
+        newest = {a.slug for a in assembler.newest()}
+        feed = False
+        for key, _ in relinked:
+            if key[0] == ARTICLE:
+                pages_to_render.append(assembler.article_page(index.articles[key[1]], linked, backlinks, last.picks,
+                                                              last.digests, body_keys))
+                feed = feed or key[1] in newest
+            else:
+                touched_entries.add(key[1])
+        for entry in sorted(touched_entries):
+            pages_to_render.append(assembler.entry_page(index.entries[entry], linked, backlinks, last.digests,
+                                                        body_keys, last.articles))
+        if feed:
+            pages_to_render.append(assembler.feed_page(assembler.newest(), linked, last.digests, body_keys))
+        files = dict(last.files)
+        rendered, problems = self.render_all(pages_to_render, assembler.site, counts, prune=False)
+        if problems:
+            return None
+        files.update(rendered)
+        last.files = dict(files)
+        last.sources = sources
+        last.read.update(read_updates)
+        last.linked, last.body_keys, last.backlinks, last.doc_diags = linked, body_keys, backlinks, doc_diags
+        return BuildResult(sort_diagnostics(diags), files, counts, time.perf_counter() - started, index,
+                           last.picks, linked)
 
     # -- per-file maps, memoised ----------------------------------------
 
     def read_all(self, sources: Iterable[SourceFile], config: SiteConfig, counts: dict[str, int]) -> list[_Read]:
         out = []
         fresh = {}
-        parse_slice = config.slice_digest("parse")
         for source in sources:
-            key = _hash("read", __version__, source.path, source.kind, source.digest, parse_slice)
-            hit = self._read.get(key)
-            if hit is None:
-                doc = parse(source, config)
-                hit = _Read(doc, _facts(doc), _hash(repr(doc.header)))
-                counts["read"] += 1
+            key = self._read_key(source, config)
+            hit = self._read.get(key) or self._read_one(source, config, counts)
             fresh[key] = hit
             out.append(hit)
         self._read = fresh
         return out
+
+    @staticmethod
+    def _read_key(source: SourceFile, config: SiteConfig) -> str:
+        return _hash("read", __version__, source.path, source.kind, source.digest, config.slice_digest("parse"))
+
+    def _read_one(self, source: SourceFile, config: SiteConfig, counts: dict[str, int]) -> _Read:
+        key = self._read_key(source, config)
+        hit = self._read.get(key)
+        if hit is None:
+            doc = parse(source, config)
+            hit = self._read[key] = _Read(doc, _facts(doc), _hash(repr(doc.header)))
+            counts["read"] += 1
+        return hit
 
     def glossary_matcher(self, index: SiteIndex, glossary_key: str) -> Any:
         if self._matcher is None or self._matcher[0] != glossary_key:
@@ -206,12 +352,50 @@ class Builder:
             self._matcher = (glossary_key, Matcher(index.entries.values()))
         return self._matcher[1]
 
-    def link_all(self, read: list[_Read], index: SiteIndex, config: SiteConfig, counts: dict[str, int]
-                 ) -> tuple[dict[tuple[str, str], LinkedDocument], dict[tuple[str, str], str]]:
+    def _link_context(self, index: SiteIndex, config: SiteConfig) -> tuple[dict[str, str], str, str]:
         signatures = {e.slug: f"{e.slug}|{e.type}|{[t.value for t in e.terms]}" for e in index.entries.values()}
         glossary_key = _hash(*(signatures[s] for s in sorted(signatures)))
-        link_slice = config.slice_digest("link")
-        probes: dict[str, list[str]] | None = None
+        return signatures, glossary_key, config.slice_digest("link")
+
+    def _link_key(self, r: _Read, index: SiteIndex, config: SiteConfig, context: tuple[dict[str, str], str, str],
+                  probes: list) -> tuple[str, str]:
+        """(fast key, slice key): the fast key is cheap; the slice key names exactly what
+        linking reads (the entries whose terms could occur in the text, the headers it
+        cross-references, the link settings) and is computed only when the fast key is new."""
+        signatures, glossary_key, link_slice = context
+        refs = self._ref_state(r.facts, index)
+        fast = _hash("link-fast", r.doc.source.digest, r.digest, glossary_key, link_slice, refs)
+        slice_key = self._link_fast.get(fast)
+        if slice_key is None:
+            if not probes:
+                probes.append(_probes(index))
+            entries = sorted({s for w in r.facts.words for s in probes[0].get(w, ())})
+            slice_key = _hash("link", __version__, r.doc.source.path, r.doc.source.digest, r.digest,
+                              config.slice_digest("parse"), link_slice, [signatures[s] for s in entries], refs)
+        return fast, slice_key
+
+    def _link_some(self, read: list[_Read], index: SiteIndex, config: SiteConfig, counts: dict[str, int]
+                   ) -> list[tuple[str, LinkedDocument]]:
+        """Link a few documents against an unchanged index (the fast path)."""
+        context = self._link_context(index, config)
+        probes: list = []
+        out = []
+        for r in read:
+            fast, slice_key = self._link_key(r, index, config, context, probes)
+            self._link_fast[fast] = slice_key
+            if slice_key not in self._linked:
+                from site_builder.link import link
+
+                matcher = self.glossary_matcher(index, context[1])
+                self._linked[slice_key] = link(r.doc, index, matcher, config.link == "all", config.allow_html)
+                counts["linked"] += 1
+            out.append((slice_key, self._linked[slice_key]))
+        return out
+
+    def link_all(self, read: list[_Read], index: SiteIndex, config: SiteConfig, counts: dict[str, int]
+                 ) -> tuple[dict[tuple[str, str], LinkedDocument], dict[tuple[str, str], str]]:
+        context = self._link_context(index, config)
+        probes: list = []
         todo: dict[str, Document] = {}  # slice key -> document to link
         keys: dict[tuple[str, str], str] = {}
         fast_fresh: dict[str, str] = {}
@@ -223,21 +407,13 @@ class Builder:
                 continue  # a draft left out, or a duplicate slug
             if isinstance(h, EntryHeader) and index.entries.get(h.slug) is not h:
                 continue
-            refs = self._ref_state(r.facts, index)
-            fast = _hash("link-fast", r.doc.source.digest, r.digest, glossary_key, link_slice, refs)
-            slice_key = self._link_fast.get(fast)
-            if slice_key is None:
-                if probes is None:
-                    probes = _probes(index)
-                entries = sorted({s for w in r.facts.words for s in probes.get(w, ())})
-                slice_key = _hash("link", __version__, r.doc.source.path, r.doc.source.digest, r.digest,
-                                  config.slice_digest("parse"), link_slice, [signatures[s] for s in entries], refs)
+            fast, slice_key = self._link_key(r, index, config, context, probes)
             fast_fresh[fast] = slice_key
             keys[(h.kind, h.slug)] = slice_key
             if slice_key not in self._linked:
                 todo[slice_key] = r.doc
         if todo:
-            matcher = self.glossary_matcher(index, glossary_key)
+            matcher = self.glossary_matcher(index, context[1])
             items = sorted(todo.items())
             if self.jobs > 1 and len(items) >= PARALLEL_MIN:
                 state = {"index": index, "matcher": matcher, "link_all": config.link == "all",
@@ -305,7 +481,7 @@ class Builder:
 
     # -- render ------------------------------------------------------------
 
-    def render_all(self, pages: list[Page], site_ctx: dict[str, Any], counts: dict[str, int]
+    def render_all(self, pages: list[Page], site_ctx: dict[str, Any], counts: dict[str, int], prune: bool = True
                    ) -> tuple[dict[str, bytes | Previous], list[Diagnostic]]:
         tkey = template_digest(self.site)
         if self._env is None or self._env[0] != tkey:
@@ -347,8 +523,11 @@ class Builder:
                 fresh_bytes[fp] = data
                 fresh_pages[fp] = file_digest(data)
             counts["rendered"] += len(todo)
-        self._pages = fresh_pages
-        self._bytes = fresh_bytes
+        if prune:
+            self._pages, self._bytes = fresh_pages, fresh_bytes
+        else:
+            self._pages.update(fresh_pages)
+            self._bytes.update(fresh_bytes)
         return files, problems
 
     def _previous(self, out_path: str, digest: str | None) -> Previous | None:

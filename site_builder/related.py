@@ -32,6 +32,14 @@ def _newest_first(h: ArticleHeader | EntryHeader) -> tuple:
     return (1, 0, h.title.casefold(), h.slug)
 
 
+def signature(backlinks: tuple[Backlink, ...]) -> str:
+    """A hash of a "Mentioned in" list: which articles, and the sentence from each."""
+    h = hashlib.sha256()
+    for b in backlinks:
+        h.update(f"{b.source.slug}\x00{b.sentence}\x00".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 def build_backlinks(linked: dict[tuple[str, str], LinkedDocument], index: SiteIndex) -> Backlinks:
     mentioned: dict[str, list[Backlink]] = {}
     referenced: dict[str, dict[str, ArticleHeader | EntryHeader]] = {}
@@ -46,12 +54,7 @@ def build_backlinks(linked: dict[tuple[str, str], LinkedDocument], index: SiteIn
         for x in doc.xrefs:
             referenced.setdefault(x.target, {})[f"{kind}:{slug}"] = source
     mentioned_in = {k: tuple(sorted(v, key=lambda b: _newest_first(b.source))) for k, v in mentioned.items()}
-    signatures = {}
-    for k, v in mentioned_in.items():
-        h = hashlib.sha256()
-        for b in v:
-            h.update(f"{b.source.slug}\x00{b.sentence}\x00".encode("utf-8", "surrogatepass"))
-        signatures[k] = h.hexdigest()
+    signatures = {k: signature(v) for k, v in mentioned_in.items()}
     return Backlinks(
         mentioned_in=mentioned_in,
         referenced_by={k: tuple(sorted(v.values(), key=_newest_first)) for k, v in referenced.items()},

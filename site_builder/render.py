@@ -106,6 +106,14 @@ def _digest_of(parts: Iterable[str]) -> str:
     return h.hexdigest()
 
 
+def _dep(slugs: Iterable[str], digests: dict[str, str]) -> str:
+    """Part of a page's fingerprint: the headers of the pages it lists or previews."""
+    return ",".join(f"{s}={digests.get(s.rstrip('!'), '-')}" for s in slugs)
+
+
+FEED_SIZE = 20
+
+
 def _json_for_html(data: Any) -> Markup:
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -191,40 +199,23 @@ class Assembler:
         pages: list[Page] = []
         articles = self._sorted_articles()
         entries = sorted(self.index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
-        all_articles = _digest_of(f"{a.slug}={digests[a.slug]}" for a in articles)
+        all_articles = self.all_articles_digest(digests)
         all_entries = _digest_of(f"{e.slug}={digests[e.slug]}" for e in entries)
 
         def dep(slugs: Iterable[str]) -> str:
-            return ",".join(f"{s}={digests.get(s, '-')}" for s in slugs)
+            return _dep(slugs, digests)
 
         pages.append(Page("index.html", "index.html", ("index", all_articles), lambda: {
             "page": {"title": self.config.title, "url": self.root, "description": self.config.description, "kind": "index"},
             "articles": [self.article_card(a) for a in articles],
         }))
         for a in articles:
-            doc = linked[("article", a.slug)]
-            picks = related.get(a.slug, [])
-            referenced = backlinks.referenced_by.get(a.slug, ())
-            preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs} | {p.header.slug for p in picks}
-                                   | {h.slug for h in referenced})
-            deps = ("article", digests[a.slug], body_keys[("article", a.slug)],
-                    dep(p.header.slug + ("!" if p.explicit else "") for p in picks),
-                    dep(h.slug for h in referenced), dep(preview_slugs))
-            pages.append(Page(f"articles/{a.slug}/index.html", "article.html", deps,
-                              functools.partial(self._article_context, a, doc, picks, referenced, preview_slugs)))
+            pages.append(self.article_page(a, linked, backlinks, related, digests, body_keys))
         groups_deps = ("glossary_index", all_entries)
         pages.append(Page("glossary/index.html", "glossary_index.html", groups_deps,
                           functools.partial(self._glossary_index_context, entries)))
         for e in entries:
-            doc = linked[("entry", e.slug)]
-            mentions = backlinks.mentioned_in.get(e.slug, ())
-            referenced = backlinks.referenced_by.get(e.slug, ())
-            preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs})
-            deps = ("entry", digests[e.slug], body_keys[("entry", e.slug)],
-                    backlinks.signatures.get(e.slug, ""), all_articles,
-                    dep(h.slug for h in referenced), dep(preview_slugs))
-            pages.append(Page(f"glossary/{e.slug}/index.html", "entry.html", deps,
-                              functools.partial(self._entry_context, e, doc, mentions, referenced, preview_slugs)))
+            pages.append(self.entry_page(e, linked, backlinks, digests, body_keys, all_articles))
         tags: dict[str, list[ArticleHeader]] = {}
         names: dict[str, set[str]] = {}
         for a in articles:
@@ -246,13 +237,48 @@ class Assembler:
         pages.append(Page("404.html", "404.html", ("404",), lambda: {
             "page": {"title": "Page not found", "url": self.root + "404.html", "description": "", "kind": "404"},
         }))
-        newest = articles[:20]
-        pages.append(Page("feed.xml", "feed.xml",
-                          ("feed", dep(a.slug for a in newest), ",".join(body_keys[("article", a.slug)] for a in newest)),
-                          functools.partial(self._feed_context, newest, linked)))
+        pages.append(self.feed_page(articles, linked, digests, body_keys))
         pages.append(Page("sitemap.xml", "sitemap.xml", ("sitemap", all_articles, all_entries, str(tag_list)),
                           functools.partial(self._sitemap_context, articles, entries, tag_list)))
         return pages
+
+    def all_articles_digest(self, digests: dict[str, str]) -> str:
+        return _digest_of(f"{a.slug}={digests[a.slug]}" for a in self._sorted_articles())
+
+    def article_page(self, a: ArticleHeader, linked: dict, backlinks: Backlinks, related: dict[str, list[Pick]],
+                     digests: dict[str, str], body_keys: dict) -> Page:
+        doc = linked[("article", a.slug)]
+        picks = related.get(a.slug, [])
+        referenced = backlinks.referenced_by.get(a.slug, ())
+        preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs} | {p.header.slug for p in picks}
+                               | {h.slug for h in referenced})
+        deps = ("article", digests[a.slug], body_keys[("article", a.slug)],
+                _dep((p.header.slug + ("!" if p.explicit else "") for p in picks), digests),
+                _dep((h.slug for h in referenced), digests), _dep(preview_slugs, digests))
+        return Page(f"articles/{a.slug}/index.html", "article.html", deps,
+                    functools.partial(self._article_context, a, doc, picks, referenced, preview_slugs))
+
+    def entry_page(self, e: EntryHeader, linked: dict, backlinks: Backlinks, digests: dict[str, str],
+                   body_keys: dict, all_articles: str) -> Page:
+        doc = linked[("entry", e.slug)]
+        mentions = backlinks.mentioned_in.get(e.slug, ())
+        referenced = backlinks.referenced_by.get(e.slug, ())
+        preview_slugs = sorted(set(doc.entities) | {x.target for x in doc.xrefs})
+        deps = ("entry", digests[e.slug], body_keys[("entry", e.slug)],
+                backlinks.signatures.get(e.slug, ""), all_articles,
+                _dep((h.slug for h in referenced), digests), _dep(preview_slugs, digests))
+        return Page(f"glossary/{e.slug}/index.html", "entry.html", deps,
+                    functools.partial(self._entry_context, e, doc, mentions, referenced, preview_slugs))
+
+    def feed_page(self, articles: list[ArticleHeader], linked: dict, digests: dict[str, str], body_keys: dict) -> Page:
+        newest = articles[:FEED_SIZE]
+        return Page("feed.xml", "feed.xml",
+                    ("feed", _dep((a.slug for a in newest), digests),
+                     ",".join(body_keys[("article", a.slug)] for a in newest)),
+                    functools.partial(self._feed_context, newest, linked))
+
+    def newest(self) -> list[ArticleHeader]:
+        return self._sorted_articles()[:FEED_SIZE]
 
     def _article_context(self, a: ArticleHeader, doc: LinkedDocument, picks: list[Pick],
                          referenced: tuple, preview_slugs: list[str]) -> dict[str, Any]:
