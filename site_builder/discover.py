@@ -41,16 +41,7 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _digest(abspath: str, known: dict[tuple, str] | None = None) -> str:
-    """sha256 of the file; ``known`` remembers digests by (path, size, mtime, inode) so that
-    a resident builder does not read unchanged files again."""
-    if known is not None:
-        st = os.stat(abspath)
-        stamp = (abspath, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-        hit = known.get(stamp)
-        if hit is None:
-            hit = known[stamp] = _digest(abspath)
-        return hit
+def _digest(abspath: str) -> str:
     h = hashlib.sha256()
     with open(abspath, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -58,7 +49,42 @@ def _digest(abspath: str, known: dict[tuple, str] | None = None) -> str:
     return h.hexdigest()
 
 
+def _walk(folder: str, rel: str, real_site: str, diags: list[Diagnostic], seen: set[str] | None = None):
+    """(relative path, absolute path, stat) of every file below ``folder``, sorted,
+    skipping hidden and temporary files and symlinks that lead outside the site.
+    One ``os.scandir`` per folder and one stat per file."""
+    seen = set() if seen is None else seen
+    real = os.path.realpath(folder)
+    if real in seen:  # a symlink loop inside the site
+        return
+    seen.add(real)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        path = f"{rel}/{name}"
+        if name.startswith(".") or is_temp_file(name):
+            continue
+        if entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_site):
+            what = "folder" if entry.is_dir() else "file"
+            diags.append(warning(path, 0, 0, "file.symlink",
+                                 f"skipped a symlinked {what} that leads outside the site",
+                                 f"copy the {what} into the site instead of linking it"))
+            continue
+        if entry.is_dir():
+            yield from _walk(entry.path, path, real_site, diags, seen)
+        elif entry.is_file():
+            try:
+                yield path, entry.path, entry.stat()
+            except OSError:
+                continue
+
+
 def discover(site: str, known: dict[tuple, str] | None = None) -> Discovered:
+    """Every source and static file under content/. ``known`` remembers digests by file
+    stamp (path, size, mtime, inode, ctime), so a resident builder reads only changed files."""
     site = os.path.abspath(site)
     real_site = os.path.realpath(site)
     content = os.path.join(site, CONTENT)
@@ -67,43 +93,26 @@ def discover(site: str, known: dict[tuple, str] | None = None) -> Discovered:
     diags: list[Diagnostic] = []
     if not os.path.isdir(content):
         return Discovered((), (), ())
-    for dirpath, dirnames, filenames in os.walk(content, followlinks=True):
-        rel_dir = os.path.relpath(dirpath, site).replace(os.sep, "/")
-        keep = []
-        for d in sorted(dirnames):
-            full = os.path.join(dirpath, d)
-            if d.startswith("."):
-                continue
-            if os.path.islink(full) and not _inside(os.path.realpath(full), real_site):
-                diags.append(warning(f"{rel_dir}/{d}", 0, 0, "file.symlink",
-                                     "skipped a symlinked folder that leads outside the site",
-                                     "copy the files into the site instead of linking them"))
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            if is_temp_file(name):
-                continue
-            full = os.path.join(dirpath, name)
-            rel = f"{rel_dir}/{name}"
-            if os.path.islink(full) and not _inside(os.path.realpath(full), real_site):
-                diags.append(warning(rel, 0, 0, "file.symlink", "skipped a symlink that leads outside the site",
-                                     "copy the file into the site instead of linking it"))
-                continue
-            if not os.path.isfile(full):
-                continue
-            digest = _digest(full, known)
-            if name.endswith(".md"):
-                if rel.startswith(ARTICLES + "/"):
-                    sources.append(SourceFile(rel, full, ARTICLE, digest))
-                elif rel.startswith(GLOSSARY + "/") and rel_dir == GLOSSARY:
-                    sources.append(SourceFile(rel, full, ENTRY, digest))
-                else:
-                    diags.append(warning(rel, 0, 0, "file.ignored",
-                                         "this Markdown file is neither an article nor a glossary entry",
-                                         "move it under content/articles/ or directly into content/glossary/"))
-                continue
-            statics.append(StaticFile(rel, full, rel[len(CONTENT) + 1:], digest))
+    for rel, full, st in _walk(content, CONTENT, real_site, diags):
+        if known is not None:
+            stamp = (full, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+            digest = known.get(stamp)
+            if digest is None:
+                digest = known[stamp] = _digest(full)
+        else:
+            digest = _digest(full)
+        if rel.endswith(".md"):
+            folder = rel.rsplit("/", 1)[0]
+            if rel.startswith(ARTICLES + "/"):
+                sources.append(SourceFile(rel, full, ARTICLE, digest))
+            elif folder == GLOSSARY:
+                sources.append(SourceFile(rel, full, ENTRY, digest))
+            else:
+                diags.append(warning(rel, 0, 0, "file.ignored",
+                                     "this Markdown file is neither an article nor a glossary entry",
+                                     "move it under content/articles/ or directly into content/glossary/"))
+            continue
+        statics.append(StaticFile(rel, full, rel[len(CONTENT) + 1:], digest))
     sources.sort(key=lambda s: s.path)
     statics.sort(key=lambda s: s.path)
     return Discovered(tuple(sources), tuple(statics), tuple(diags))
