@@ -28,9 +28,8 @@ class Diagnostic:
     hint: str = ""
 
     def format(self) -> str:
-        where = self.path
-        if self.line:
-            where += f":{self.line}:{self.col or 1}"
+        # A whole-file problem points at the file's start, so every line parses the same way.
+        where = f"{self.path}:{self.line or 1}:{self.col or 1}"
         text = f"{where}: {self.severity}[{self.code}]: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
