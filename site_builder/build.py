@@ -148,6 +148,7 @@ class Builder:
         self.out = os.path.abspath(out) if out else None
         self.disk = DiskCache(self.site, enabled=cache)
         self._loaded = False
+        self._saved_keys: dict[str, set] = {}
         self._read: dict[str, _Read] = {}
         self._link_fast: dict[str, str] = {}  # fast key -> slice key
         self._linked: dict[str, LinkedDocument] = {}  # slice key -> result
@@ -159,6 +160,8 @@ class Builder:
         self._env: tuple[str, Any] | None = None
         self._statics: dict[str, tuple[str, bytes]] = {}
         self._stamps: dict[tuple, str] = {}  # file stamp -> digest, for a resident builder
+        self.inputs_key = ""
+        self.unchanged = False  # the last run found nothing to do
         self._last: _Snapshot | None = None
 
     # -- the stages, top to bottom --------------------------------------
@@ -166,13 +169,22 @@ class Builder:
     def run(self) -> BuildResult:
         started = time.perf_counter()
         counts = {"read": 0, "linked": 0, "rendered": 0}
-        self._load_disk_cache()
+        if not self._loaded and self.disk.enabled:
+            self._stamps = self.disk.load("stamps")
         config, config_diags = load_config(self.site)
         if self.base_url:
             config = config.with_base_url(self.base_url)
         found = discover(self.site, self._stamps)
         current = {s.abspath for s in found.sources} | {s.abspath for s in found.statics}
         self._stamps = {k: v for k, v in self._stamps.items() if k[0] in current}
+        self.inputs_key = _hash("inputs", __version__, repr(config), self.drafts, self.strict, template_digest(self.site),
+                                *(f"{x.path}|{x.kind}|{x.digest}" for x in found.sources),
+                                *(f"{x.out_path}|{x.digest}" for x in found.statics),
+                                *(d.format() for d in config_diags + list(found.diagnostics)))
+        unchanged = self._unchanged(started, counts)
+        if unchanged is not None:
+            return unchanged
+        self._load_disk_cache()
         fast = self._fast_rebuild(config, config_diags, found, counts, started)
         if fast is not None:
             return fast
@@ -219,6 +231,28 @@ class Builder:
                 articles=assembler.all_articles_digest(digests),
                 statics={x.out_path: x.digest for x in found.statics})
         return BuildResult(diags, files, counts, time.perf_counter() - started, index, picks, linked)
+
+    def _unchanged(self, started: float, counts: dict[str, int]) -> BuildResult | None:
+        """Nothing the site reads changed since the last build into this output folder,
+        and that output is intact: the answer is the last build's, without loading the
+        rest of the cache (or spaCy, or Jinja)."""
+        if self._loaded or not self.disk.enabled or self.out is None:
+            return None
+        state = self.disk.load(self._manifest_name())
+        if state.get("inputs") != self.inputs_key:
+            return None
+        manifest = state.get("files", {})
+        files: dict[str, bytes | Previous] = {}
+        for rel, (digest, size, mtime) in manifest.items():
+            try:
+                st = os.stat(os.path.join(self.out, *rel.split("/")))
+            except OSError:
+                return None
+            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+                return None
+            files[rel] = Previous(digest)
+        self.unchanged = True
+        return BuildResult(list(state.get("diagnostics", [])), files, counts, time.perf_counter() - started)
 
     def _add_statics(self, files: dict[str, Any], found: Any) -> None:
         for x in found.statics:
@@ -568,20 +602,22 @@ class Builder:
         self._linked = self.disk.load("link")
         self._pages = self.disk.load("pages")
         self._reduce = self.disk.load("relate")
+        self._saved_keys = {"read": set(self._read), "link-keys": set(self._link_fast), "link": set(self._linked),
+                            "pages": set(self._pages), "relate": set(self._reduce)}
         if self.out:
-            self._manifest = self.disk.load(self._manifest_name())
+            self._manifest = self.disk.load(self._manifest_name()).get("files", {})
 
-    def save_disk_cache(self, written: dict[str, tuple[str, int, int]] | None = None) -> None:
+    def save_disk_cache(self, result: BuildResult, written: dict[str, tuple[str, int, int]]) -> None:
         """Keep this run's results for the next process (after a successful write)."""
-        if written is not None:
-            self._manifest = written
-        self.disk.save("read", self._read)
-        self.disk.save("link-keys", self._link_fast)
-        self.disk.save("link", self._linked)
-        self.disk.save("pages", self._pages)
-        self.disk.save("relate", self._reduce)
+        self._manifest = written
+        self.disk.save("stamps", self._stamps)
+        for name, data in (("read", self._read), ("link-keys", self._link_fast), ("link", self._linked),
+                           ("pages", self._pages), ("relate", self._reduce)):
+            if set(data) != self._saved_keys.get(name):  # unchanged memos are not written again
+                self.disk.save(name, data)
         if self.out:
-            self.disk.save(self._manifest_name(), self._manifest)
+            self.disk.save(self._manifest_name(), {"inputs": self.inputs_key, "files": written,
+                                                   "diagnostics": result.diagnostics})
 
 
 def _fresh(pick: Any, index: SiteIndex) -> Any:
@@ -611,6 +647,8 @@ def build(site: str, out: str | None = None, drafts: bool = False, strict: bool 
     result = builder.run()
     if not result.ok:
         return result, None
+    if builder.unchanged:  # the output is already exactly this build's
+        return result, WriteStats(0, len(result.files), 0, {})
     stats = write_tree(out, result.files)
-    builder.save_disk_cache(stats.manifest)
+    builder.save_disk_cache(result, stats.manifest)
     return result, stats

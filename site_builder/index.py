@@ -119,8 +119,8 @@ def check_terms(entries: Iterable[EntryHeader]) -> list[Diagnostic]:
                 diags.append(warning(entry.path, term.line, term.col, "glossary.term-short",
                                      f"the alias '{value}' is two characters or fewer and may match by accident",
                                      "prefer a longer alias, or accept that it only matches with this exact case"))
-            elif i > 0 and " " not in value.strip() and is_common_word(value.strip()) and \
-                    (value.strip().islower() or _very_common(value.strip())):
+            elif i > 0 and " " not in value.strip() and not value.strip().isupper() \
+                    and is_common_word(value.strip()) and (value.strip().islower() or _very_common(value.strip())):
                 diags.append(warning(entry.path, term.line, term.col, "glossary.term-common",
                                      f"the alias '{value}' is a common English word",
                                      "links made from common words are often wrong; prefer a longer, specific alias"))
