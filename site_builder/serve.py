@@ -33,7 +33,7 @@ import time
 import traceback
 import webbrowser
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, TextIO
 from urllib.parse import quote, unquote_to_bytes
 
@@ -48,6 +48,7 @@ from site_builder.errors import Diagnostic, UsageError, summary
 from site_builder.render import THEME
 
 DEBOUNCE = 0.05  # seconds of quiet after a change before rebuilding: one rebuild per burst of saves
+SETTLE = 0.01  # the quiet spell when the last change completed a write (a close, rename or delete)
 MAX_DEBOUNCE = 0.5  # a steady stream of changes still rebuilds this often
 POLL_INTERVAL = 0.2  # the polling watcher's period, where inotify is not available
 REQUEST_WAIT = 300.0  # a request waits at most this long for the build in progress
@@ -147,7 +148,6 @@ class Snapshot:
     failure: tuple[Diagnostic, ...] = ()  # the latest build's diagnostics when it failed
     overlay: bytes = b""  # the failure as an HTML fragment for the pages
     error_page: bytes = b""  # the failure as a page, when there was never a good build
-    generation: int = 0
 
 
 def inject(page: bytes, fragment: bytes) -> bytes:
@@ -217,7 +217,8 @@ def _source_line(site: str, d: Diagnostic, cache: dict[str, list[str] | None]) -
         if full.startswith(real_site + os.sep) and os.path.isfile(full):
             try:
                 with open(full, "rb") as fh:
-                    cache[d.path] = fh.read(4 * 1024 * 1024).decode("utf-8", "replace").splitlines()
+                    text = fh.read(4 * 1024 * 1024).decode("utf-8", "replace")
+                cache[d.path] = [line.rstrip("\r") for line in text.split("\n")]  # lines as the parser counts them
             except OSError:
                 pass
     lines = cache[d.path]
@@ -233,7 +234,8 @@ def _source_line(site: str, d: Diagnostic, cache: dict[str, list[str] | None]) -
 
 
 def _where(d: Diagnostic) -> str:
-    return f"{d.path}:{d.line}:{d.col or 1}" if d.line else (d.path or "site")
+    """``path:line:col`` exactly as the terminal prints it."""
+    return d.format().split(f": {d.severity}[", 1)[0]
 
 
 def _listing(site: str, diagnostics: tuple[Diagnostic, ...]) -> str:
@@ -335,7 +337,7 @@ class SiteWatcher(Watcher):
         self.watch(os.path.join(self.site, "site.yaml"))
         self._inotify: _Inotify | None = None
         self._dirs: dict[int, str] = {}
-        self._callback: Callable[[list[str], list[str]], None] | None = None
+        self._callback: Callable[[list[str], list[str], bool], None] | None = None
         self._created: dict[str, float] = {}
 
     @staticmethod
@@ -351,9 +353,10 @@ class SiteWatcher(Watcher):
 
     # inotify
 
-    def start(self, callback: Callable[[list[str], list[str]], None]) -> bool:  # type: ignore[override]
-        """Call ``callback(changed, transient)`` with absolute paths on every change; False
-        when inotify is unavailable. ``transient`` paths were created and removed again."""
+    def start(self, callback: Callable[[list[str], list[str], bool], None]) -> bool:  # type: ignore[override]
+        """Call ``callback(changed, transient, complete)`` with absolute paths on every batch of
+        changes; False when inotify is unavailable. ``transient`` paths were created and removed
+        again; ``complete`` is False when the last change was a write still in progress."""
         try:
             self._inotify = _Inotify()
             self._callback = callback
@@ -396,11 +399,12 @@ class SiteWatcher(Watcher):
         changed: list[str] = []
         transient: list[str] = []  # made and gone again within seconds: an editor's or sed's temporary
         now = time.monotonic()
+        complete = True
         for wd, mask, name in self._inotify.read():
             if mask & _IN_Q_OVERFLOW:  # events were lost: watch any new folder, rebuild anyway
                 for root in self.roots:
                     self._add_tree(root)
-                changed.append(self.site)
+                changed.append(os.path.join(self.site, "content"))
                 continue
             if mask & _IN_IGNORED:
                 self._dirs.pop(wd, None)
@@ -416,17 +420,20 @@ class SiteWatcher(Watcher):
                 continue
             if mask & _IN_ISDIR and mask & (_IN_CREATE | _IN_MOVED_TO):
                 self._add_tree(path)
+            complete = not (mask & (_IN_MODIFY | _IN_CREATE)) or bool(mask & _IN_ISDIR)
             if mask & _IN_CREATE:
                 if len(self._created) > 1000:
                     self._created.clear()
                 self._created[path] = now
             elif mask & (_IN_MOVED_FROM | _IN_DELETE) and now - self._created.pop(path, -60.0) < 5.0:
                 transient.append(path)
+                changed = [p for p in changed if p != path]
                 continue
-            changed.append(path)
+            if path not in changed:
+                changed.append(path)
         if changed or transient:
             self.filepath = (changed or transient)[-1]
-            self._callback(changed, transient)
+            self._callback(changed, transient, complete)
 
 
 # -- the preview ---------------------------------------------------------------------------
@@ -434,49 +441,64 @@ class SiteWatcher(Watcher):
 
 @dataclass
 class _Outcome:
+    """A build as the worker thread hands it to the IOLoop."""
+
     result: BuildResult
+    differs: int = 0  # output files whose bytes changed since the last good build
     overlay: bytes = b""
     error_page: bytes = b""
     crashed: str = ""  # a traceback when the builder raised
 
 
-@dataclass
 class Preview:
-    """The resident builder, its published snapshot, and the rebuild scheduling."""
+    """The resident builder, its published snapshot, and the rebuild scheduling.
 
-    site: str
-    base_url: str
-    drafts: bool = False
-    debounce: float = DEBOUNCE
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    on_published: Callable[["Preview"], None] | None = None
+    ``notice`` and ``_publish`` run on the IOLoop; ``_run_builder`` runs in the single
+    worker thread, the only user of the Builder. The snapshot is replaced, never changed.
+    """
 
-    def __post_init__(self) -> None:
-        self.site = os.path.abspath(self.site)
-        self.builder = Builder(self.site, drafts=self.drafts, base_url=self.base_url)
+    def __init__(self, site: str, base_url: str, drafts: bool = False, debounce: float = DEBOUNCE,
+                 settle: float = SETTLE, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.site = os.path.abspath(site)
+        self.base_url = base_url
+        self.drafts = drafts
+        self.debounce = debounce
+        self.settle = settle
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.builder = self._new_builder()
         self.snapshot = Snapshot(None)
-        self.script = (f'<script src="{SCRIPT_PATH}?port={_port_of(self.base_url)}"></script>').encode()
+        self.script = f'<script src="{SCRIPT_PATH}?port={_port_of(base_url)}"></script>'.encode()
+        self.builds = 0
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="site-builder-build")
         self._idle = asyncio.Event()  # set while the snapshot reflects every change seen
         self._pending: set[str] = set()
         self._first_change: float | None = None
+        self._quiet = debounce
         self._timer: asyncio.TimerHandle | None = None
         self._building = False
         self._printed: tuple[Diagnostic, ...] | None = None
-        self.builds = 0
+        self._good: Mapping[str, bytes] | None = None  # the worker's copy of the last good tree
 
-    # scheduling (IOLoop thread only)
+    def _new_builder(self) -> Builder:
+        # cache=True only *reads* the on-disk cache a `site-builder build` left (a warm first
+        # build); a Builder writes it only when asked to, and serve never asks: nothing is written.
+        return Builder(self.site, drafts=self.drafts, base_url=self.base_url, cache=True)
 
-    def notice(self, labels: Iterable[str], transient: Iterable[str] = ()) -> None:
-        """Sources changed: hold requests, rebuild after a quiet spell. ``transient``
-        files came and went (editor temporaries): they rebuild but are not named."""
+    # scheduling (IOLoop thread)
+
+    def notice(self, labels: Iterable[str], transient: Iterable[str] = (), complete: bool = False) -> None:
+        """Sources changed: hold requests, rebuild after a quiet spell. ``transient`` files
+        came and went (editor temporaries): they rebuild but are not named. ``complete``
+        says the last change finished a write (closed, renamed or deleted a file), so a
+        shorter quiet spell is enough; a write still in progress gets the full debounce."""
         loop = asyncio.get_running_loop()
         self._pending.update(labels)
         self._pending.difference_update(transient)
         self._idle.clear()
         if self._first_change is None:
             self._first_change = loop.time()
+        self._quiet = self.settle if complete else self.debounce
         if not self._building:
             self._schedule()
 
@@ -485,7 +507,7 @@ class Preview:
         if self._timer is not None:
             self._timer.cancel()
         first = self._first_change if self._first_change is not None else loop.time()
-        delay = max(0.0, min(self.debounce, first + MAX_DEBOUNCE - loop.time()))
+        delay = max(0.0, min(self._quiet, first + MAX_DEBOUNCE - loop.time()))
         self._timer = loop.call_later(delay, self._start_build)
 
     def _start_build(self) -> None:
@@ -504,7 +526,7 @@ class Preview:
             self._publish(outcome, changed, seen)
         finally:
             self._building = False
-            if self._pending:
+            if self._pending or self._first_change is not None:  # changes seen during the build
                 self._schedule()
             else:
                 self._idle.set()
@@ -524,42 +546,36 @@ class Preview:
             result = self.builder.run()
         except Exception:  # a bug in a stage: keep serving, say so in the page and the terminal
             tb = traceback.format_exc()
-            d = Diagnostic("(site-builder)", 0, 0, "error", "internal.crash", f"the build crashed: {tb.strip().splitlines()[-1]}",
+            d = Diagnostic("(site-builder)", 0, 0, "error", "internal.crash",
+                           f"the build crashed: {tb.strip().splitlines()[-1]}",
                            "this is a bug in site-builder, not in your files; the traceback is in the terminal")
-            self.builder = Builder(self.site, drafts=self.drafts, base_url=self.base_url)  # drop half-updated memos
-            result = BuildResult([d], None)
-            return _Outcome(result, overlay_html(self.site, (d,), True), error_page(self.site, (d,)), tb)
+            self.builder = self._new_builder()  # drop memos a crash may have left half-updated
+            return _Outcome(BuildResult([d], None), 0, overlay_html(self.site, (d,), self._good is not None),
+                            error_page(self.site, (d,)), tb)
         if result.ok:
-            return _Outcome(result)
+            differs = _changed_files(self._good, result.files)
+            self._good = result.files
+            return _Outcome(result, differs)
         diags = tuple(result.diagnostics)
-        return _Outcome(result, overlay_html(self.site, diags, True), error_page(self.site, diags))
+        return _Outcome(result, 0, overlay_html(self.site, diags, self._good is not None), error_page(self.site, diags))
 
     # publishing (IOLoop thread)
 
     def _publish(self, outcome: _Outcome, changed: list[str], seen: float | None) -> None:
-        loop = asyncio.get_running_loop()
         result = outcome.result
         old = self.snapshot
-        self.builds += 1
         if result.ok:
-            files = result.files
-            new = Snapshot(files, (), b"", b"", old.generation)
+            new = Snapshot(result.files)
         else:
-            files = old.files
-            new = Snapshot(files, tuple(result.diagnostics), outcome.overlay if files is not None else b"",
-                           outcome.error_page, old.generation)
-        differs = _changed_files(old.files, new.files) if result.ok else 0
-        reload = differs > 0 or new.failure != old.failure
-        if reload:
-            new = Snapshot(new.files, new.failure, new.overlay, new.error_page, old.generation + 1)
+            new = Snapshot(old.files, tuple(result.diagnostics), outcome.overlay if old.files is not None else b"",
+                           outcome.error_page)
         self.snapshot = new
-        self._report(outcome, changed, differs, seen, loop.time())
-        if reload:
+        self.builds += 1
+        self._report(outcome, changed, seen, asyncio.get_running_loop().time())
+        if outcome.differs or new.failure != old.failure:
             LiveReloadHandler.reload_waiters("*")
-        if self.on_published is not None:
-            self.on_published(self)
 
-    def _report(self, outcome: _Outcome, changed: list[str], differs: int, seen: float | None, now: float) -> None:
+    def _report(self, outcome: _Outcome, changed: list[str], seen: float | None, now: float) -> None:
         result = outcome.result
         if outcome.crashed:
             print(outcome.crashed, file=self.err, end="")
@@ -568,24 +584,23 @@ class Preview:
             for d in shown:
                 print(d.format(), file=self.err)
         self._printed = shown
-        c = result.counts
         what = _names(changed) if self.builds > 1 else "first build"
         since = f", {(now - seen) * 1000:.0f} ms after the change" if seen is not None and self.builds > 1 else ""
-        stages = f"parsed {c.get('parsed', 0)}, linked {c.get('linked', 0)}, rendered {c.get('rendered', 0)} pages"
+        stages = ", ".join(f"{stage} {n}" for stage, n in result.counts.items()) or "nothing recomputed"
         stamp = time.strftime("%H:%M:%S")
         if result.ok:
-            line = (f"[{stamp}] {what}: {stages}, {differs} files changed; "
+            line = (f"[{stamp}] {what}: {stages}; {outcome.differs} files changed; "
                     f"{summary(result.diagnostics)}; built in {result.seconds * 1000:.0f} ms{since}")
         else:
             shows = "the last good build with the errors over it" if self.snapshot.files is not None else "the errors"
             line = (f"[{stamp}] {what}: build failed: {summary(result.diagnostics)} ({stages}) "
                     f"in {result.seconds * 1000:.0f} ms{since}; the browser shows {shows}")
-        print(line, file=self.out, flush=True)
         self.err.flush()
+        print(line, file=self.out, flush=True)
 
     def start(self) -> None:
+        """The first build; requests wait for it."""
         LiveReloadHandler.DEFAULT_RELOAD_TIME = 0  # livereload would drop reloads within 3 s of the last one
-        self._first_change = None
         self._idle.clear()
         self._start_build()
 
@@ -607,6 +622,8 @@ def _changed_files(old: Mapping[str, bytes] | None, new: Mapping[str, bytes] | N
 
 
 def _names(changed: list[str], limit: int = 3) -> str:
+    """The changed paths for the terminal; a new folder is named by the files in it."""
+    changed = [c for c in changed if not any(o.startswith(c + "/") for o in changed)]
     if not changed:
         return "rebuilt"
     shown = ", ".join(changed[:limit])
@@ -680,72 +697,81 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _watch(watcher: SiteWatcher, preview: Preview) -> PeriodicCallback | None:
+    """Feed the watcher's changes to the preview: inotify, or livereload-style polling."""
+    def on_change(changed: list[str], transient: list[str], complete: bool) -> None:
+        preview.notice([watcher.label(p) for p in changed], [watcher.label(p) for p in transient], complete)
+
+    LiveReloadHandler.watcher = watcher
+    LiveReloadHandler.live_css = False
+    if watcher.start(on_change):
+        return None
+
+    def poll() -> None:
+        path, _ = watcher.examine()
+        if path:
+            preview.notice([watcher.label(path)], complete=True)
+
+    watcher.examine()  # the first look records what is there
+    poller = PeriodicCallback(poll, POLL_INTERVAL * 1000)
+    poller.start()
+    return poller
+
+
 async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
-              open_browser: bool = False, debounce: float = DEBOUNCE, stop: asyncio.Event | None = None,
+              open_browser: bool = False, stop: asyncio.Event | None = None,
               out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Serve until ``stop`` is set (or SIGINT/SIGTERM): the asynchronous core of ``serve``."""
     out = out or sys.stdout
     err = err or sys.stderr
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    signals = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):
+            signals.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             pass
     try:
-        sockets = netutil.bind_sockets(port, address=host)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
-    port = sockets[0].getsockname()[1]
-    url = f"http://{_url_host(host)}:{port}/"
-    if not _is_loopback(host):
-        print(f"warning: listening on {host}: anyone who can reach this machine can read the preview; "
-              "use --host 127.0.0.1 to keep it local", file=err)
-    preview = Preview(site, url, drafts=drafts, debounce=debounce, out=out, err=err)
-    server = httpserver.HTTPServer(application(preview), xheaders=False)
-    server.add_sockets(sockets)
-    watcher = SiteWatcher(site)
-    LiveReloadHandler.watcher = watcher
-    LiveReloadHandler.live_css = False
-    poller = None
-    if not watcher.start(lambda changed, transient: preview.notice([watcher.label(p) for p in changed],
-                                                                   [watcher.label(p) for p in transient])):
-        def poll() -> None:
-            path, _ = watcher.examine()
-            if path:
-                preview.notice([watcher.label(path)])
-        watcher.examine()  # the first look records what is there
-        poller = PeriodicCallback(poll, POLL_INTERVAL * 1000)
-        poller.start()
-    print(f"serving {os.path.abspath(site)} at {url} (press Ctrl+C to stop; nothing is written to public/)",
-          file=out, flush=True)
-    preview.start()
-    if open_browser:
-        async def _open() -> None:
-            await preview.settled()
-            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-        asyncio.ensure_future(_open())
-    try:
-        await stop.wait()
+        try:
+            sockets = netutil.bind_sockets(port, address=host)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+        url = f"http://{_url_host(host)}:{sockets[0].getsockname()[1]}/"
+        if not _is_loopback(host):
+            print(f"warning: listening on {host}: anyone who can reach this machine can read the preview; "
+                  "use --host 127.0.0.1 to keep it local", file=err, flush=True)
+        preview = Preview(site, url, drafts=drafts, out=out, err=err)
+        server = httpserver.HTTPServer(application(preview))
+        server.add_sockets(sockets)
+        watcher = SiteWatcher(site)
+        poller = _watch(watcher, preview)
+        print(f"serving {preview.site} at {url} (Ctrl+C stops; nothing is written to public/)", file=out, flush=True)
+        preview.start()
+        if open_browser:
+            async def _open() -> None:
+                await preview.settled()
+                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+            asyncio.ensure_future(_open())
+        try:
+            await stop.wait()
+        finally:
+            if poller is not None:
+                poller.stop()
+            watcher.stop()
+            server.stop()
+            preview.close()
+            print("stopped", file=out, flush=True)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
-        if poller is not None:
-            poller.stop()
-        watcher.stop()
-        server.stop()
-        preview.close()
-        print("stopped", file=out, flush=True)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
     return 0
 
 
 def serve(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
           open_browser: bool = False) -> int:
-    """``site-builder serve``: live preview until Ctrl+C; returns the exit code."""
+    """``site-builder serve``: live preview until Ctrl+C or SIGTERM; returns the exit code."""
     try:
         return asyncio.run(run(site, host, port, drafts, open_browser))
     except KeyboardInterrupt:
