@@ -152,6 +152,7 @@ class Builder:
         self._read: dict[str, _Read] = {}
         self._link_fast: dict[str, str] = {}  # fast key -> slice key
         self._linked: dict[str, LinkedDocument] = {}  # slice key -> result
+        self._contents: dict[str, str] = {}  # slice key -> hash of the result
         self._pages: dict[str, str] = {}  # page fingerprint -> digest of its bytes
         self._bytes: dict[str, bytes] = {}  # page fingerprint -> bytes (in memory only)
         self._reduce: dict[str, Any] = {}  # backlinks and related picks, by their inputs' hash
@@ -305,7 +306,7 @@ class Builder:
                         sorted(x.target for x in doc.xrefs) != sorted(x.target for x in before.xrefs):
                     return None
                 linked[key] = doc
-                body_keys[key] = slice_key
+                body_keys[key] = self._content_key(slice_key, doc)
                 doc_diags[r.doc.source.path] += doc.diagnostics
                 if key[0] == ARTICLE:
                     new_sentences = {m.entry: m.sentence for m in doc.mentions}
@@ -403,7 +404,8 @@ class Builder:
         if slice_key is None:
             if not probes:
                 probes.append(_probes(index))
-            entries = sorted({s for w in r.facts.words for s in probes[0].get(w, ())})
+            words = r.facts.words
+            entries = sorted({slug for w in words for need, slug in probes[0].get(w, ()) if need <= words})
             slice_key = _hash("link", __version__, r.doc.source.path, r.doc.source.digest, r.digest,
                               config.slice_digest("parse"), link_slice, [signatures[s] for s in entries], refs)
         return fast, slice_key
@@ -462,7 +464,18 @@ class Builder:
             counts["linked"] += len(items)
         self._link_fast = fast_fresh
         self._linked = {k: self._linked[k] for k in set(keys.values())}
-        return {kk: self._linked[k] for kk, k in keys.items()}, keys
+        self._contents = {k: v for k, v in self._contents.items() if k in self._linked}
+        linked = {kk: self._linked[k] for kk, k in keys.items()}
+        return linked, {kk: self._content_key(k, linked[kk]) for kk, k in keys.items()}
+
+    def _content_key(self, slice_key: str, doc: LinkedDocument) -> str:
+        """A hash of what a linked body shows, so that a re-link that changes nothing
+        (a glossary edit that does not touch this text) re-renders nothing."""
+        key = self._contents.get(slice_key)
+        if key is None:
+            key = self._contents[slice_key] = _hash("body", doc.body_html, doc.mentions, doc.entities,
+                                                    [x.target for x in doc.xrefs], doc.diagnostics)
+        return key
 
     @staticmethod
     def _ref_state(facts: _Facts, index: SiteIndex) -> str:
@@ -627,14 +640,16 @@ def _fresh(pick: Any, index: SiteIndex) -> Any:
     return dataclasses.replace(pick, header=header)
 
 
-def _probes(index: SiteIndex) -> dict[str, list[str]]:
-    """First word of every term (case-folded) -> entries: which entries a text could mention."""
-    probes: dict[str, list[str]] = {}
+def _probes(index: SiteIndex) -> dict[str, list[tuple[frozenset[str], str]]]:
+    """Rarest-looking word of every term (case-folded, the longest) -> (all the term's
+    words, entry): a text could mention the entry only if it holds all of them."""
+    probes: dict[str, list[tuple[frozenset[str], str]]] = {}
     for e in index.entries.values():
         for t in e.terms:
             words = _WORD.findall(t.value.casefold())
             if words:
-                probes.setdefault(words[0], []).append(e.slug)
+                key = max(words, key=lambda w: (len(w), w))
+                probes.setdefault(key, []).append((frozenset(words), e.slug))
     return probes
 
 

@@ -32,7 +32,7 @@ class SiteConfig:
     # includes only the slice of settings its stage reads.
     STAGES = {
         "parse": ("allow_html", "max_file_size"),
-        "link": ("link", "base_url"),
+        "link": ("link", "base_url", "allow_html"),  # the link stage parses and renders the Markdown
         "render": ("title", "description", "base_url", "language", "author", "related_count"),
     }
 
@@ -51,6 +51,7 @@ class SiteConfig:
 
     def slice_digest(self, stage: str) -> str:
         data = asdict(self)
+        data["root"] = self.root
         picked = "\n".join(f"{k}={data[k]!r}" for k in self.STAGES[stage])
         return hashlib.sha256(picked.encode()).hexdigest()
 
