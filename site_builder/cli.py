@@ -136,19 +136,41 @@ def _explain_related(result, slug: str) -> int:
     return EXIT_OK
 
 
+def _clean_title(raw: str) -> str:
+    """The title as text YAML can hold: bytes the terminal could not decode become U+FFFD,
+    control characters and non-characters go, runs of whitespace become one space."""
+    import unicodedata
+
+    text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = "".join(" " if ch.isspace() else ch for ch in text
+                   if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs", "Cn", "Co"))
+    return " ".join(text.split())
+
+
+def _taken_slugs(site: str) -> set[str]:
+    """File stems of every article and glossary entry (they share one slug namespace)."""
+    taken = set()
+    for sub in ("articles", "glossary"):
+        for _, _, files in os.walk(os.path.join(site, "content", sub)):
+            taken.update(f[:-3].casefold() for f in files if f.endswith(".md"))
+    return taken
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     from site_builder.markdown import slugify
 
     site = _site(args.site)
-    title = " ".join(args.title.replace("\x00", "").split())
+    title = _clean_title(args.title)
     if not title:
         raise UsageError("the title is empty")
-    base = slugify(title) or ("article" if args.kind == "article" else "term")
+    base = "-".join(filter(None, slugify(title).split("-")))  # "--- A - B" → "a-b", a valid slug
+    base = base or ("article" if args.kind == "article" else "term")
     folder = os.path.join(site, "content", "articles" if args.kind == "article" else "glossary")
     os.makedirs(folder, exist_ok=True)
+    taken = _taken_slugs(site)
     slug = base
     n = 2
-    while os.path.exists(os.path.join(folder, slug + ".md")):
+    while slug in taken or os.path.exists(os.path.join(folder, slug + ".md")):
         slug = f"{base}-{n}"
         n += 1
     quoted = json.dumps(title, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar

@@ -132,14 +132,18 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = _pos(mark, first_line) if mark else (first_line, 1)
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        return None, [error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {problem}",
-                            "check the indentation and quote values that contain ': ' or start with a symbol")]
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        return None, [_syntax_error(path, exc, first_line)]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a control character
+        line, col = _offset_pos(yaml_text, exc.position, first_line)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
+        return None, [error(path, line, col, "yaml.syntax",
+                            f"front-matter holds the character U+{char:04X}, which YAML does not allow",
+                            "delete it (it is often invisible: retype the line)")]
+    except yaml.YAMLError as exc:  # pragma: no cover - every YAMLError PyYAML raises is one of the above
         return None, [error(path, first_line, 1, "yaml.syntax", f"front-matter is not valid YAML: {exc}",
-                            "remove control characters from the front-matter")]
+                            "check the front-matter for stray characters")]
+    except RecursionError:
+        return None, [_too_deep(path, first_line)]
 
     if node is None:
         return {}, []
@@ -148,6 +152,7 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
         return None, [error(path, line, col, "frontmatter.not-mapping", "front-matter must be a list of 'key: value' lines",
                             "write one 'key: value' per line, e.g. 'title: My article'")]
     values: dict[str, Value] = {}
+    key_lines: dict[str, int] = {}  # every key seen, also those whose value could not be read
     constructor = _Loader("")
     for knode, vnode in node.value:
         kline, kcol = _pos(knode.start_mark, first_line)
@@ -156,14 +161,21 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
                                "write keys as 'name: value'"))
             continue
         key = str(knode.value)
-        if key in values:
-            first = values[key]
+        if key in key_lines:
             diags.append(error(path, kline, kcol, "yaml.duplicate-key",
-                               f"key '{key}' is given twice (first on line {first.key_line})",
+                               f"key '{key}' is given twice (first on line {key_lines[key]})",
                                "keep one of the two lines"))
+            continue
+        key_lines[key] = kline
+        nested = _nested_duplicate_keys(path, vnode, first_line)
+        if nested:
+            diags += nested
             continue
         try:
             data = constructor.construct_object(vnode, deep=True)
+        except RecursionError:
+            diags.append(_too_deep(path, kline))
+            continue
         except (yaml.YAMLError, ValueError, TypeError) as exc:  # PyYAML raises ValueError for some scalars
             vline, vcol = _pos(vnode.start_mark, first_line)
             diags.append(error(path, vline, vcol, "yaml.value", f"cannot read the value of '{key}': {exc}",
@@ -173,6 +185,64 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
         values[key] = Value(key, data, vnode, vline, vcol, kline, kcol)
     constructor.dispose()
     return values, diags
+
+
+def _offset_pos(text: str, offset: int, first_line: int) -> tuple[int, int]:
+    """File line and column of a character offset into the YAML block."""
+    before = text[:max(offset, 0)]
+    return first_line + before.count("\n"), offset - (before.rfind("\n") + 1) + 1
+
+
+# PyYAML reports an unclosed quote or bracket where the text ends; the editor needs where it opened.
+_OPENED = {
+    "while scanning a quoted scalar": ("a quoted value that starts here is never closed",
+                                       "end it with the same quote mark; inside '…' write an apostrophe as ''"),
+    "while parsing a flow sequence": ("the list '[' that starts here is never closed",
+                                      "close it with ']' on the same line, with ', ' between the items"),
+    "while parsing a flow mapping": ("the mapping '{' that starts here is never closed",
+                                     "close it with '}' on the same line, with ', ' between the items"),
+}
+
+
+def _syntax_error(path: str, exc: yaml.MarkedYAMLError, first_line: int) -> Diagnostic:
+    opened = _OPENED.get(exc.context or "")
+    if opened and exc.context_mark is not None:
+        line, col = _pos(exc.context_mark, first_line)
+        return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {opened[0]}", opened[1])
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _pos(mark, first_line) if mark else (first_line, 1)
+    problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+    return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {problem}",
+                 "check the indentation and quote values that contain ': ' or start with a symbol")
+
+
+def _too_deep(path: str, line: int) -> Diagnostic:
+    return error(path, line, 1, "yaml.syntax", "front-matter is nested too deeply to read",
+                 "front-matter values are text, lists of text, or one level of 'key: value' (image)")
+
+
+def _nested_duplicate_keys(path: str, node: yaml.Node, first_line: int) -> list[Diagnostic]:
+    """Duplicate keys inside nested mappings (image: src twice): PyYAML keeps the last silently."""
+    diags = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for knode, vnode in n.value:
+                if isinstance(knode, yaml.ScalarNode):
+                    kline, kcol = _pos(knode.start_mark, first_line)
+                    key = str(knode.value)
+                    if key in seen:
+                        diags.append(error(path, kline, kcol, "yaml.duplicate-key",
+                                           f"key '{key}' is given twice (first on line {seen[key]})",
+                                           "keep one of the two lines"))
+                    else:
+                        seen[key] = kline
+                stack.append(vnode)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return diags
 
 
 # ---------------------------------------------------------------------------
@@ -253,6 +323,8 @@ def as_bool(v: Value) -> bool:
 def as_string_list(v: Value, item_check: Callable[[str], str | None] | None = None) -> tuple[Located, ...]:
     from site_builder.model import Located
 
+    if v.data is None:
+        raise Invalid(f"'{v.key}' is empty", f"write the items as {v.key}: [first, second], or remove the line")
     if not isinstance(v.data, list):
         example = v.data if isinstance(v.data, str) else "first"
         raise Invalid(f"'{v.key}' must be a list, not a {_kind(v.data)}", f"{v.key}: [{example}]")

@@ -53,8 +53,21 @@ def _entry_type(v: fm.Value) -> str:
         return s.upper()
     from site_builder.errors import did_you_mean
 
+    meant = _TYPE_WORDS.get(s.upper().replace("_", " ").strip())
     raise fm.Invalid(f"'type' must be one of {', '.join(ENTRY_TYPES)}, not '{s}'",
+                     f"did you mean '{meant}'?" if meant else
                      did_you_mean(s.upper(), ENTRY_TYPES) or "type: ORG")
+
+
+# Words editors reach for, and the type they mean (difflib alone would offer OTHER for COUNTRY).
+_TYPE_WORDS = {w: t for t, words in {
+    "GPE": ("COUNTRY", "NATION", "STATE", "PLACE", "CITY", "REGION", "LOCATION", "LOC", "TERRITORY", "PROVINCE"),
+    "ORG": ("ORGANISATION", "ORGANIZATION", "COMPANY", "AGENCY", "GROUP", "PARTY", "INSTITUTION", "MINISTRY",
+            "DEPARTMENT", "BUSINESS", "FIRM", "NGO"),
+    "PERSON": ("PEOPLE", "HUMAN", "INDIVIDUAL", "PER", "POLITICIAN", "OFFICIAL"),
+    "EVENT": ("WAR", "BATTLE", "ELECTION", "SUMMIT", "INCIDENT"),
+    "LAW": ("ACT", "LEGISLATION", "SANCTION", "SANCTIONS", "TREATY", "RESOLUTION", "REGULATION", "MEASURE"),
+}.items() for w in words}
 
 
 ARTICLE_FIELDS = (
@@ -82,13 +95,16 @@ ENTRY_FIELDS = (
 def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
     if isinstance(v.data, str):  # shorthand: image: /images/x.svg
         data: dict[str, Any] = {"src": v.data}
-        positions = {"src": (v.line, v.col)}
+        positions = key_positions = {"src": (v.line, v.col)}
     elif isinstance(v.data, dict):
         data = v.data
         positions = {}
+        key_positions = {}
         for knode, vnode in v.node.value:
             positions[str(knode.value)] = (v.line + vnode.start_mark.line - v.node.start_mark.line,
                                            vnode.start_mark.column + 1)
+            key_positions[str(knode.value)] = (v.line + knode.start_mark.line - v.node.start_mark.line,
+                                               knode.start_mark.column + 1)
     else:
         diags.append(error(path, v.line, v.col, "frontmatter.value", "'image' must be a mapping with src, alt, caption and credit",
                            "image:\n    src: /images/photo.jpg\n    alt: what the picture shows"))
@@ -99,6 +115,7 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
         if key not in IMAGE_KEYS:
             from site_builder.errors import did_you_mean
 
+            line, col = key_positions.get(str(key), (line, col))  # like other unknown keys: where the key is
             diags.append(warning(path, line, col, "frontmatter.unknown-key", f"unknown image key '{key}'",
                                  did_you_mean(str(key), IMAGE_KEYS) or f"known keys are: {', '.join(IMAGE_KEYS)}"))
             continue
@@ -139,7 +156,7 @@ def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Dia
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1  # in characters, not bytes
         return None, [error(source.path, line, col, "file.encoding", "the file is not UTF-8 text",
                             "save it as UTF-8 (most editors offer this under 'Save with encoding')")]
     return fm.normalise_text(text), []

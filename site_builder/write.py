@@ -54,6 +54,8 @@ def check_out_dir(site: str, out: str) -> None:
             raise UsageError(f"refusing to use '{out}' as the output folder: it is inside {p}")
     if out_r == os.path.realpath(os.path.expanduser("~")) or out_r == os.sep:
         raise UsageError(f"refusing to use '{out}' as the output folder")
+    if os.path.lexists(out) and not os.path.isdir(out):  # the swap would replace (delete) the file
+        raise UsageError(f"refusing to use '{out}' as the output folder: it is a file, not a folder")
 
 
 def _pid_alive(pid: int) -> bool:
