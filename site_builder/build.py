@@ -23,9 +23,18 @@ from site_builder import __version__
 from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import discover
-from site_builder.errors import Diagnostic, has_errors, sort_diagnostics, strict as make_strict
+from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict
 from site_builder.index import SiteIndex, build_index, unmentioned
-from site_builder.model import ARTICLE, ArticleHeader, Document, EntryHeader, LinkedDocument, Page, SourceFile
+from site_builder.model import (
+    ARTICLE,
+    ArticleHeader,
+    CrossRef,
+    Document,
+    EntryHeader,
+    LinkedDocument,
+    Page,
+    SourceFile,
+)
 from site_builder.parse import parse
 from site_builder.related import Backlink, Backlinks, RelatedPicker, build_backlinks, signature as _signature
 from site_builder.render import Assembler, environment, render_page, template_digest, theme_assets
@@ -223,6 +232,14 @@ class Builder:
             for a in assets.values():
                 files[a.out_path] = a.data
             self._add_statics(files, found)
+            broken = self._check_links(read, linked, index, files, config)
+            for path, ds in broken.items():
+                doc_diags[path] += ds
+            if broken:
+                diags = sort_diagnostics(diags + make_strict_if(self.strict, [d for ds in broken.values() for d in ds]))
+                if has_errors(diags):
+                    return BuildResult(diags, None, counts, time.perf_counter() - started, index, picks, linked)
+        if files is not None:
             self._last = _Snapshot(
                 config=config, config_diags=list(config_diags), found_diags=list(found.diagnostics),
                 tkey=self._env[0] if self._env else "", sources={x.path: x for x in found.sources},
@@ -254,6 +271,30 @@ class Builder:
             files[rel] = Previous(digest)
         self.unchanged = True
         return BuildResult(list(state.get("diagnostics", [])), files, counts, time.perf_counter() - started)
+
+    def _check_links(self, read: Iterable[_Read], linked: dict[tuple[str, str], LinkedDocument], index: SiteIndex,
+                     files: dict[str, Any], config: SiteConfig) -> dict[str, list[Diagnostic]]:
+        """Internal links and images written by editors must lead to a file of this build."""
+        out: dict[str, list[Diagnostic]] = {}
+        for r in read:
+            h = r.doc.header
+            if h is None or (h.kind, h.slug) not in linked:
+                continue
+            page = index.url(h.slug)
+            links = list(linked[(h.kind, h.slug)].links)
+            if isinstance(h, ArticleHeader) and h.image is not None:
+                links.append(CrossRef(h.image.src, h.image.line, h.image.col))
+            for link in links:
+                target = _output_path(link.target, page, config.root)
+                if target is None or target in files or f"{target}/index.html".lstrip("/") in files \
+                        or (target.endswith("/") or target == "") and f"{target}index.html" in files:
+                    continue
+                out.setdefault(r.doc.source.path, []).append(error(
+                    r.doc.source.path, link.line, link.col, "link.broken",
+                    f"'{link.target}' leads to no page or file of this site",
+                    "check the path; pages live at /articles/<slug>/ and /glossary/<slug>/, "
+                    "files from content/ keep their path (content/images/a.png is /images/a.png)"))
+        return out
 
     def _add_statics(self, files: dict[str, Any], found: Any) -> None:
         for x in found.statics:
@@ -347,6 +388,10 @@ class Builder:
         if problems:
             return None
         files.update(rendered)
+        changed_read = [read_updates[p] for p in changed]
+        broken = self._check_links(changed_read, linked, index, files, config)
+        if broken:
+            return None  # the full path reports it
         last.files = dict(files)
         last.sources = sources
         last.read.update(read_updates)
@@ -631,6 +676,21 @@ class Builder:
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self.inputs_key, "files": written,
                                                    "diagnostics": result.diagnostics})
+
+
+def make_strict_if(strict: bool, diags: list[Diagnostic]) -> list[Diagnostic]:
+    return make_strict(diags) if strict else diags
+
+
+def _output_path(url: str, page: str, root: str) -> str | None:
+    """The output file a URL written on ``page`` leads to (relative to the output folder),
+    or None when it leaves the site's root (then it is not ours to check)."""
+    from urllib.parse import unquote, urljoin, urlsplit
+
+    path = unquote(urlsplit(urljoin(page, url)).path)
+    if not path.startswith(root):
+        return None
+    return path[len(root):]
 
 
 def _fresh(pick: Any, index: SiteIndex) -> Any:

@@ -34,6 +34,10 @@ _SAME_LENGTH = str.maketrans({
 })
 _NEEDS_MAP = re.compile(r"  ")  # repeated spaces: the matcher sees one
 
+# spaCy's tokenizer is quadratic on long runs of one punctuation mark ("]]]]…", "!!!!…");
+# such a run holds no name, so the matcher sees spaces instead (same length, same offsets).
+_PUNCT_RUN = re.compile(r"([^\w\s])\1{15,}")
+
 # A capitalised word next to a match that does NOT make the match part of a longer
 # name: honorifics and job titles ("President Vladimir Putin", "Treasury Secretary"),
 # days and months ("on Thursday Russia…"). Compared case-sensitively.
@@ -178,6 +182,8 @@ class Matcher:
         """Every non-overlapping term match in ``text`` (a paragraph, list item or table
         cell), longest first among overlaps, in order, each with its verdict."""
         norm, index = normalise(text)
+        if _PUNCT_RUN.search(norm):
+            norm = _PUNCT_RUN.sub(lambda m: " " * len(m.group(0)), norm)
         stripped = norm.lstrip()
         lead = len(norm) - len(stripped)
         stripped = stripped.rstrip()

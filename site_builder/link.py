@@ -115,7 +115,36 @@ def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: boo
         entities=tuple(sorted(state.entities)),
         xrefs=tuple(state.xrefs),
         diagnostics=tuple(state.diagnostics),
+        links=tuple(_internal_links(doc, out)),
     )
+
+
+def _internal_links(doc: Document, tokens: Sequence[Token]) -> list[CrossRef]:
+    """Every link and image URL the editor wrote that points inside the site, with its
+    place, for the internal link check (the link stage's own links are always right)."""
+    lines = doc.body.split("\n")
+    found = []
+    for block in tokens:
+        if block.type != "inline" or not block.children or not block.map:
+            continue
+        for child in block.children:
+            if child.type == "link_open" and not child.attrGet("data-entity") and not child.attrGet("data-preview"):
+                url = str(child.attrGet("href") or "")
+            elif child.type == "image":
+                url = str(child.attrGet("src") or "")
+            else:
+                continue
+            if not url or url.startswith(("#", "//")) or ":" in url.split("/", 1)[0]:
+                continue  # fragments, other sites, schemes (mailto:, https:)
+            line_index = block.map[0]
+            col = 1
+            for k in range(block.map[0], min(block.map[1], len(lines))):
+                found_at = lines[k].find(url)
+                if found_at >= 0:
+                    line_index, col = k, found_at + 1
+                    break
+            found.append(CrossRef(url, doc.body_line + line_index, col))
+    return found
 
 
 def _document_verdicts(candidates: list[Any], matcher: Matcher) -> dict[tuple[str, str, str], bool]:

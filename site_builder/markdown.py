@@ -24,7 +24,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from site_builder.frontmatter import safe_url
 
 XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
-_SLUG_CHARS = re.compile(r"[^\w\s-]", re.UNICODE)
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 __all__ = ["Token", "parse", "render", "slugify", "XREF"]
 
@@ -35,9 +35,8 @@ RELATED = "related"
 def slugify(text: str) -> str:
     """A URL slug for a title: ASCII letters, digits and hyphens."""
     text = unicodedata.normalize("NFKD", text)
-    text = text.encode("ascii", "ignore").decode("ascii").lower()
-    text = _SLUG_CHARS.sub(" ", text)
-    return "-".join(text.split())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()  # "Ü" -> "u"
+    return _NOT_SLUG.sub("-", text).strip("-")
 
 
 def _heading_slug(text: str) -> str:

@@ -57,6 +57,8 @@ class Image:
     alt: str
     caption: str
     credit: str
+    line: int = 0  # where src was written
+    col: int = 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class LinkedDocument:
     entities: tuple[str, ...]  # every entry slug mentioned anywhere (for related scoring)
     xrefs: tuple[CrossRef, ...]
     diagnostics: tuple[Diagnostic, ...]
+    links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked after rendering)
 
 
 @dataclass(frozen=True)

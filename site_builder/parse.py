@@ -137,7 +137,8 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
     if not values.get("alt"):
         diags.append(warning(path, v.line, v.col, "frontmatter.image-alt", "the lead image has no 'alt' text",
                              "describe what the picture shows for readers who cannot see it: alt: …"))
-    return Image(src, values.get("alt", ""), values.get("caption", ""), values.get("credit", ""))
+    line, col = positions.get("src", (v.line, v.col))
+    return Image(src, values.get("alt", ""), values.get("caption", ""), values.get("credit", ""), line, col)
 
 
 def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Diagnostic]]:

@@ -548,8 +548,6 @@ def test_every_page_is_well_formed_enough_to_parse(sample) -> None:
         attributes(data)  # html.parser raises on nothing, but this decodes and walks every tag
 
 
-@pytest.mark.xfail(strict=True, reason="check does no internal link check: a body link or lead image to a missing "
-                   "page or file passes silently (SPEC, Command line: 'every content check and internal link check')")
 def test_check_reports_broken_internal_links(site: Path) -> None:
     small_site(site)
     write_article(site, "a", "[broken](/articles/nosuch/) and ![img](/images/missing.png)\n",
@@ -561,8 +559,6 @@ def test_check_reports_broken_internal_links(site: Path) -> None:
     assert re.search(r"content/articles/a\.md:9:\d+: \w+\[[\w.-]+\]: .*/images/missing\.png", proc.stderr), proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="markdown.slugify keeps runs of hyphens: the file 'Q & A - 2023.md' gets the "
-                   "slug 'q-a---2023', which the slug rule (letters, digits, single hyphens) would refuse")
 def test_slug_from_a_file_name_is_a_valid_slug(site: Path) -> None:
     small_site(site)
     write_article(site, "Q & A - 2023", "Questions.\n", title="Q and A")
