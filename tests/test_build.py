@@ -138,8 +138,8 @@ def test_crlf_bom_site_equals_its_lf_copy(tmp_path: Path) -> None:
         if p.is_file() and p.suffix in (".md", ".yaml"):
             data = p.read_bytes().removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             p.write_bytes(data)
-    build(str(lf), str(tmp_path / "out"))
-    assert tree(tmp_path / "out") == tree(src / EXPECTED)
+    files, _ = build_golden(lf, tmp_path / "lf-build")
+    assert files == tree(src / EXPECTED)
 
 
 # ---------------------------------------------------------------------------
