@@ -28,7 +28,6 @@ entity the gold does not list. Precision = right links / all entity links; recal
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import re
 import shutil

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from site_builder.errors import Diagnostic, did_you_mean, error, warning
+from site_builder.model import Located
 
 try:  # the C loader is much faster; PyYAML without libyaml still works
     _BaseLoader = yaml.CSafeLoader
@@ -321,8 +322,6 @@ def as_bool(v: Value) -> bool:
 
 
 def as_string_list(v: Value, item_check: Callable[[str], str | None] | None = None) -> tuple[Located, ...]:
-    from site_builder.model import Located
-
     if v.data is None:
         raise Invalid(f"'{v.key}' is empty", f"write the items as {v.key}: [first, second], or remove the line")
     if not isinstance(v.data, list):

@@ -17,12 +17,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import spacy
 from spacy.matcher import PhraseMatcher
 
-from site_builder.model import BARRIER, EntryHeader, Match
+from site_builder.model import EntryHeader, Match
 from site_builder.words import is_common_sense, stop_words, word_log_probs
 
 # One-to-one replacements: the normalised text has the same length as the original,

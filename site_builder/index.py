@@ -37,6 +37,21 @@ class SiteIndex:
         return self.header(slug)
 
 
+def unresolved(index: SiteIndex, slug: str, path: str, line: int, col: int, what: str, area: str
+               ) -> Diagnostic | None:
+    """The error for a reference (``[[slug]]``, a related block or ``related:``) whose slug
+    names no page of this build, or None when it does."""
+    if index.resolve(slug) is not None:
+        return None
+    if slug in index.drafts:
+        return error(path, line, col, f"{area}.draft", f"{what} '{slug}' points at a draft, which this build leaves out",
+                     "publish that article (remove 'draft: true'), or remove the reference")
+    from site_builder.errors import did_you_mean
+
+    return error(path, line, col, f"{area}.unknown", f"{what} '{slug}' matches no article or glossary entry",
+                 did_you_mean(slug, index.all_slugs()) or "the slug is the file name without '.md'")
+
+
 def term_key(term: str) -> str:
     """Two terms with the same key are the same term to a reader."""
     term = unicodedata.normalize("NFKC", term).casefold()

@@ -18,8 +18,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Sequence
 
 from site_builder import markdown
-from site_builder.errors import Diagnostic, did_you_mean, error, warning
-from site_builder.index import SiteIndex
+from site_builder.errors import Diagnostic, warning
+from site_builder.index import SiteIndex, unresolved
 from site_builder.markdown import Token
 from site_builder.model import (
     ARTICLE,
@@ -230,17 +230,11 @@ class _State:
     # -- cross-references ------------------------------------------------
 
     def _target(self, slug: str, line: int, col: int, what: str) -> ArticleHeader | EntryHeader | None:
-        header = self.index.resolve(slug)
-        if header is None:
-            if slug in self.index.drafts:
-                self.diagnostics.append(error(self.path, line, col, "xref.draft",
-                                              f"{what} '{slug}' points at a draft, which this build leaves out",
-                                              "publish that article (remove 'draft: true'), or remove the reference"))
-                return None
-            hint = did_you_mean(slug, self.index.all_slugs()) or "the slug is the file name without '.md'"
-            self.diagnostics.append(error(self.path, line, col, "xref.unknown",
-                                          f"{what} '{slug}' matches no article or glossary entry", hint))
+        problem = unresolved(self.index, slug, self.path, line, col, what, "xref")
+        if problem is not None:
+            self.diagnostics.append(problem)
             return None
+        header = self.index.resolve(slug)
         if header.slug == self.doc.header.slug and header.kind == self.doc.header.kind:
             self.diagnostics.append(warning(self.path, line, col, "xref.self",
                                             f"{what} '{slug}' points at this page itself; it is dropped",

@@ -8,8 +8,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Iterable
 
-from site_builder.errors import Diagnostic, did_you_mean, error, warning
-from site_builder.index import SiteIndex
+from site_builder.errors import Diagnostic, warning
+from site_builder.index import SiteIndex, unresolved
 from site_builder.model import ArticleHeader, EntryHeader, LinkedDocument
 
 
@@ -119,17 +119,11 @@ class RelatedPicker:
                                      f"'{slug}' is listed twice in 'related'; the repeat is dropped", "remove it"))
                 continue
             seen.add(slug)
-            header = self.index.resolve(slug)
-            if header is None:
-                if slug in self.index.drafts:
-                    diags.append(error(article.path, item.line, item.col, "related.draft",
-                                       f"related item '{slug}' is a draft, which this build leaves out",
-                                       "publish it or remove it from 'related'"))
-                else:
-                    diags.append(error(article.path, item.line, item.col, "related.unknown",
-                                       f"related item '{slug}' matches no article or glossary entry",
-                                       did_you_mean(slug, self.index.all_slugs()) or "use the slug of an existing page"))
+            problem = unresolved(self.index, slug, article.path, item.line, item.col, "related item", "related")
+            if problem is not None:
+                diags.append(problem)
                 continue
+            header = self.index.resolve(slug)
             picks.append(Pick(header, True))
         return picks, diags
 
