@@ -786,6 +786,8 @@ def generate(out: str, n: int, m: int, seed: int = 1, formats: tuple[str, ...] =
     articles = make_articles(rng, n, writer, words)
 
     if os.path.exists(out):
+        if os.listdir(out) and not os.path.exists(os.path.join(out, "corpus.json")):
+            raise SystemExit(f"{out} is not empty and is not a generated corpus: refusing to replace it")
         shutil.rmtree(out)
     os.makedirs(out)
     titles = {a.slug: a.title for a in articles}
@@ -830,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--articles", type=int, default=1000, help="number of articles (default 1000)")
     p.add_argument("--entries", type=int, default=300, help="number of glossary entries (default 300)")
-    p.add_argument("--out", required=True, help="output folder (replaced)")
+    p.add_argument("--out", required=True, help="output folder (replaced if it holds an earlier corpus)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--words", type=int, default=800, help="words per article (default 800)")
     p.add_argument("--formats", default=",".join(FORMATS),

@@ -135,11 +135,24 @@ def _render_in_worker(job: tuple[str, str, dict[str, Any]]) -> tuple[str, bytes 
     return out_path, data, problem
 
 
+def _die_with_parent() -> None:
+    """A worker stops when the build that started it is killed (Linux), instead of
+    computing on as an orphan."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _pool_map(fn: Any, items: list[Any], jobs: int, state: dict[str, Any]) -> list[Any]:
     _WORKER.clear()
     _WORKER.update(state)
     ctx = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_die_with_parent) as pool:
         chunk = max(1, min(64, len(items) // (jobs * 8) or 1))
         return list(pool.map(fn, items, chunksize=chunk))
 
