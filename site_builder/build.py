@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import hashlib
+import itertools
 import multiprocessing
 import os
 import re
@@ -73,7 +74,6 @@ class BuildResult:
 class _Facts:
     """Cheap facts about a document's body that decide its link-stage inputs."""
 
-    words: frozenset[str]  # case-folded words: which glossary terms could occur in it
     refs: tuple[str, ...]  # slugs it may cross-reference or list in related blocks
 
 
@@ -81,7 +81,13 @@ def _facts(doc: Document) -> _Facts:
     refs = {m.strip() for m in _XREF.findall(doc.body)}
     for block in _RELATED_BLOCK.findall(doc.body):
         refs.update(line.strip() for line in block.split("\n") if line.strip())
-    return _Facts(frozenset(_WORD.findall(doc.body.casefold())), tuple(sorted(refs)))
+    return _Facts(tuple(sorted(refs)))
+
+
+def _words(doc: Document) -> frozenset[str]:
+    """Case-folded words of a body: which glossary terms could occur in it (computed when
+    needed rather than kept: a set per document is most of a large site's memory)."""
+    return frozenset(_WORD.findall(doc.body.casefold()))
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,21 @@ def _render_in_worker(job: tuple[str, str, dict[str, Any]]) -> tuple[str, bytes 
     return out_path, data, problem
 
 
+class _Contexts:
+    """(out path, template, context) jobs made one at a time as the pool takes them, so
+    that every page's context is never held at once."""
+
+    def __init__(self, todo: list[tuple[str, Page]]):
+        self.todo = todo
+
+    def __len__(self) -> int:
+        return len(self.todo)
+
+    def __iter__(self):
+        for _, page in self.todo:
+            yield page.out_path, page.template, page.make()
+
+
 def _die_with_parent() -> None:
     """A worker stops when the build that started it is killed (Linux), instead of
     computing on as an orphan."""
@@ -148,13 +169,22 @@ def _die_with_parent() -> None:
         pass
 
 
-def _pool_map(fn: Any, items: list[Any], jobs: int, state: dict[str, Any]) -> list[Any]:
+def _pool_map(fn: Any, items: Any, jobs: int, state: dict[str, Any], batch: int = 512) -> list[Any]:
+    """fn over items in ``jobs`` forked workers, in order; items are taken ``batch`` at a
+    time, so a generator of large jobs is never held in memory all at once."""
     _WORKER.clear()
     _WORKER.update(state)
     ctx = multiprocessing.get_context("fork")
+    out: list[Any] = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_die_with_parent) as pool:
-        chunk = max(1, min(64, len(items) // (jobs * 8) or 1))
-        return list(pool.map(fn, items, chunksize=chunk))
+        iterator = iter(items)
+        while True:
+            chunk_items = list(itertools.islice(iterator, batch))
+            if not chunk_items:
+                break
+            chunk = max(1, min(64, len(chunk_items) // (jobs * 4) or 1))
+            out.extend(pool.map(fn, chunk_items, chunksize=chunk))
+    return out
 
 
 class Builder:
@@ -462,7 +492,7 @@ class Builder:
         if slice_key is None:
             if not probes:
                 probes.append(_probes(index))
-            words = r.facts.words
+            words = _words(r.doc)
             entries = sorted({slug for w in words for need, slug in probes[0].get(w, ()) if need <= words})
             slice_key = _hash("link", __version__, r.doc.source.path, r.doc.source.digest, r.digest,
                               config.slice_digest("parse"), link_slice, [signatures[s] for s in entries], refs)
@@ -614,12 +644,11 @@ class Builder:
                 continue
             todo.append((fp, page))
         if todo:
-            jobs = [(p.out_path, p.template, p.make()) for _, p in todo]
-            if self.jobs > 1 and len(jobs) >= PARALLEL_MIN:
+            if self.jobs > 1 and len(todo) >= PARALLEL_MIN:
                 state = {"site": self.site, "site_ctx": site_ctx}
-                results = _pool_map(_render_in_worker, jobs, self.jobs, state)
+                results = _pool_map(_render_in_worker, _Contexts(todo), self.jobs, state)
             else:
-                results = [(o, *render_page(env, t, c, site_ctx)) for o, t, c in jobs]
+                results = [(p.out_path, *render_page(env, p.template, p.make(), site_ctx)) for _, p in todo]
             for (fp, page), (_, data, problem) in zip(todo, results):
                 if problem is not None:
                     problems.append(problem)
