@@ -731,7 +731,7 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
         try:
             loop.add_signal_handler(sig, stop.set)
             signals.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+        except (RuntimeError, ValueError):  # not the main thread, or Windows (its "not implemented" is a RuntimeError)
             pass
     try:
         try:
