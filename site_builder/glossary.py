@@ -153,6 +153,7 @@ class Matcher:
         self._strings = nlp.vocab.strings
         self._common_sense: set[tuple[str, str]] = set()
         self._title_words: dict[str, list[str]] = {}
+        self._ends: set[int] = set()
         self.entries: dict[str, EntryHeader] = {}
         for entry in sorted(entries, key=lambda e: e.slug):
             self.entries[entry.slug] = entry
@@ -194,7 +195,9 @@ class Matcher:
         if not raw:
             return []
         out = []
-        for m, s, e in _longest_first(raw):
+        taken = _longest_first(raw)
+        self._ends = {e for _, _, e in taken}  # where other mentions end, for the possessive rule
+        for m, s, e in taken:
             slug = self._strings[m]
             last = doc[e - 1]
             start = lead + doc[s].idx
@@ -217,6 +220,10 @@ class Matcher:
         prev = doc[start - 1] if start > 0 else None
         if prev is not None and prev.text.rstrip(".") in HONORIFICS and self.entries[slug].type != "PERSON":
             return REJECT, False  # "Mr Wagner" is a person, not the Wagner Group
+        if end - start == 1 and self.entries[slug].type == "PERSON" and prev is not None \
+                and prev.text in ("'s", "’s") and start >= 2 and _is_capitalised_word(doc[start - 2]) \
+                and (start - 1) not in self._ends:
+            return REJECT, True  # "Nintendo's Kirby": someone else's Kirby, in the whole document
         if prev is not None and prev.whitespace_ and _extends_name(doc, start - 1, before=True):
             if self._own_given_names(doc, start, end, slug) or _title_phrase_before(doc, start - 1):
                 pass  # "President Volodymyr Zelenskyy", "Secretary of State Antony Blinken"
