@@ -693,28 +693,38 @@ class Builder:
     def _manifest_name(self) -> str:
         return "manifest-" + _hash(self.out or "")[:16]
 
+    _MEMOS = ("read", "link-keys", "link", "pages", "relate")
+
+    def _memo(self, name: str) -> dict[Any, Any]:
+        return {"read": self._read, "link-keys": self._link_fast, "link": self._linked,
+                "pages": self._pages, "relate": self._reduce}[name]
+
     def _load_disk_cache(self) -> None:
         if self._loaded:
             return
         self._loaded = True
-        self._read = self.disk.load("read")
-        self._link_fast = self.disk.load("link-keys")
-        self._linked = self.disk.load("link")
-        self._pages = self.disk.load("pages")
-        self._reduce = self.disk.load("relate")
-        self._saved_keys = {"read": set(self._read), "link-keys": set(self._link_fast), "link": set(self._linked),
-                            "pages": set(self._pages), "relate": set(self._reduce)}
+        self._read = self.disk.load_sharded("read")
+        self._link_fast = self.disk.load_sharded("link-keys")
+        self._linked = self.disk.load_sharded("link")
+        self._pages = self.disk.load_sharded("pages")
+        self._reduce = self.disk.load_sharded("relate")
+        self._saved_keys = {name: self._shard_keys(self._memo(name)) for name in self._MEMOS}
         if self.out:
             self._manifest = self.disk.load(self._manifest_name()).get("files", {})
 
+    def _shard_keys(self, data: dict[Any, Any]) -> dict[str, set]:
+        out: dict[str, set] = {shard: set() for shard in self.disk.SHARDS}
+        for k in data:
+            out[self.disk.shard_of(k)].add(k)
+        return out
+
     def save_disk_cache(self, result: BuildResult, written: dict[str, tuple[str, int, int]]) -> None:
-        """Keep this run's results for the next process (after a successful write)."""
+        """Keep this run's results for the next process (after a successful write); only the
+        shards of a memo whose keys changed are written again."""
         self._manifest = written
         self.disk.save("stamps", self._stamps)
-        for name, data in (("read", self._read), ("link-keys", self._link_fast), ("link", self._linked),
-                           ("pages", self._pages), ("relate", self._reduce)):
-            if set(data) != self._saved_keys.get(name):  # unchanged memos are not written again
-                self.disk.save(name, data)
+        for name in self._MEMOS:
+            self._saved_keys[name] = self.disk.save_sharded(name, self._memo(name), self._saved_keys.get(name, {}))
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self.inputs_key, "files": written,
                                                    "diagnostics": result.diagnostics})

@@ -16,7 +16,7 @@ from typing import Any
 
 from site_builder import __version__
 
-SCHEMA = 4
+SCHEMA = 5
 CACHE_DIR = os.path.join(".cache", "site-builder")
 _MAGIC = ("site-builder-cache", SCHEMA, __version__)
 
@@ -56,6 +56,36 @@ class DiskCache:
             os.replace(tmp, os.path.join(self.dir, f"{name}.pickle"))
         except OSError:
             pass  # a read-only site still builds; it just will not be faster next time
+
+
+    # Large memos are kept in 16 shards by the first hex digit of their keys (which are
+    # sha256 digests), so that an edit rewrites one shard, not the whole memo.
+
+    SHARDS = "0123456789abcdef"
+
+    @staticmethod
+    def shard_of(key: Any) -> str:
+        text = key if isinstance(key, str) else repr(key)
+        return text[:1] if text[:1] in DiskCache.SHARDS else "0"
+
+    def load_sharded(self, name: str) -> dict[Any, Any]:
+        data: dict[Any, Any] = {}
+        for shard in self.SHARDS:
+            part = self.load(f"{name}.{shard}")
+            data.update((k, v) for k, v in part.items() if self.shard_of(k) == shard)
+        return data
+
+    def save_sharded(self, name: str, data: dict[Any, Any], saved: dict[str, set]) -> dict[str, set]:
+        """Write the shards whose keys changed since ``saved``; return the keys now saved."""
+        parts: dict[str, dict[Any, Any]] = {shard: {} for shard in self.SHARDS}
+        for k, v in data.items():
+            parts[self.shard_of(k)][k] = v
+        now = {}
+        for shard, part in parts.items():
+            now[shard] = set(part)
+            if now[shard] != saved.get(shard):
+                self.save(f"{name}.{shard}", part)
+        return now
 
 
 def clean(site: str) -> bool:
