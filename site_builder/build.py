@@ -693,10 +693,10 @@ class Builder:
     def _manifest_name(self) -> str:
         return "manifest-" + _hash(self.out or "")[:16]
 
-    _MEMOS = ("read", "link-keys", "link", "pages", "relate")
+    _MEMOS = ("read", "link-keys", "link", "link-content", "pages", "relate")
 
     def _memo(self, name: str) -> dict[Any, Any]:
-        return {"read": self._read, "link-keys": self._link_fast, "link": self._linked,
+        return {"read": self._read, "link-keys": self._link_fast, "link": self._linked, "link-content": self._contents,
                 "pages": self._pages, "relate": self._reduce}[name]
 
     def _load_disk_cache(self) -> None:
@@ -706,6 +706,7 @@ class Builder:
         self._read = self.disk.load_sharded("read")
         self._link_fast = self.disk.load_sharded("link-keys")
         self._linked = self.disk.load_sharded("link")
+        self._contents = self.disk.load_sharded("link-content")
         self._pages = self.disk.load_sharded("pages")
         self._reduce = self.disk.load_sharded("relate")
         self._saved_keys = {name: self._shard_keys(self._memo(name)) for name in self._MEMOS}

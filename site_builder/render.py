@@ -133,6 +133,7 @@ class Assembler:
         self.index = index
         self.root = config.root
         self.assets = {name: self.root + a.out_path for name, a in assets.items()}
+        self._newest_first: list[ArticleHeader] | None = None
         self.site = {
             "title": config.title,
             "description": config.description,
@@ -185,7 +186,11 @@ class Assembler:
         return _json_for_html(data)
 
     def _sorted_articles(self) -> list[ArticleHeader]:
-        return sorted(self.index.articles.values(), key=lambda a: (-a.date.toordinal(), a.title.casefold(), a.slug))
+        """Newest first (then by title and slug); computed once per assembler."""
+        if self._newest_first is None:
+            self._newest_first = sorted(self.index.articles.values(),
+                                        key=lambda a: (-a.date.toordinal(), a.title.casefold(), a.slug))
+        return self._newest_first
 
     # -- pages ----------------------------------------------------------
 
