@@ -27,7 +27,6 @@ except AttributeError:  # pragma: no cover
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SAFE_URL_SCHEMES = ("http", "https", "mailto")
-_BOOL_WORDS = {"y", "yes", "n", "no", "on", "off", "true", "false"}
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -258,9 +257,6 @@ class Invalid(Exception):
         self.line = line
         self.col = col
 
-
-def _is_bool_word(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and str(node.value).lower() in _BOOL_WORDS and not node.style
 
 
 def _text(v: Value, node: yaml.Node, data: Any, what: str) -> str:

@@ -172,9 +172,6 @@ class Matcher:
             if patterns:
                 self._matcher.add(entry.slug, patterns)
 
-    def tokenize_term(self, term: str) -> list[str]:
-        return [t.text for t in self._tokenizer(normalise_term(term))]
-
     def find(self, text: str) -> list[Match]:
         """Mentions in one text taken alone (no document-wide evidence)."""
         return [c.match() for c in self.candidates(text) if c.verdict == OK]

@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # the matcher (and spaCy) is imported only where linking happ
 
 _ZERO_WIDTH = {"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"}
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
-_SKIP_BLOCKS = {"heading_open": "heading_close"}
 
 
 class _Policy:

@@ -599,3 +599,27 @@ def test_index_lists_articles_newest_first_and_leaves_drafts_out(site: Path) -> 
     files = tree(site / "public")
     assert _article_order(files["index.html"]) == ["unfinished", "march", "january", "december"]
     assert "articles/unfinished/index.html" in files and "tags/draft-only/index.html" in files
+
+
+# ---------------------------------------------------------------------------
+# edges: an empty site, a site without a glossary
+
+
+def test_an_empty_site_builds_its_frame(tmp_path: Path) -> None:
+    site = tmp_path / "empty"
+    site.mkdir()
+    proc = run_cli("build", "--site", str(site))
+    assert proc.returncode == 0, proc.stderr
+    for page in ("index.html", "glossary/index.html", "tags/index.html", "404.html", "feed.xml", "sitemap.xml"):
+        assert (site / "public" / page).is_file(), page
+    ET.fromstring((site / "public" / "feed.xml").read_bytes())  # a valid feed with no entries
+
+
+def test_articles_without_a_glossary_build_and_link_nothing(site: Path) -> None:
+    write_article(site, "a", "Russia and Iran met. See [[b]].\n")
+    write_article(site, "b", "Nothing named.\n", date="2023-03-31")
+    proc = run_cli("build", "--site", str(site))
+    assert proc.returncode == 0, proc.stderr
+    page = (site / "public" / "articles" / "a" / "index.html").read_text()
+    assert 'class="entity"' not in page
+    assert 'href="/articles/b/"' in page
