@@ -16,7 +16,7 @@ from typing import Any
 
 from site_builder import __version__
 
-SCHEMA = 5
+SCHEMA = 6
 CACHE_DIR = os.path.join(".cache", "site-builder")
 _MAGIC = ("site-builder-cache", SCHEMA, __version__)
 

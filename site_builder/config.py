@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -50,15 +51,20 @@ class SiteConfig:
         return f"{parts.scheme}://{parts.netloc}{url}"
 
     def slice_digest(self, stage: str) -> str:
-        data = asdict(self)
-        data["root"] = self.root
-        picked = "\n".join(f"{k}={data[k]!r}" for k in self.STAGES[stage])
-        return hashlib.sha256(picked.encode()).hexdigest()
+        return _slice_digest(self, stage)
 
     def with_base_url(self, base_url: str) -> "SiteConfig":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["base_url"] = base_url
         return SiteConfig(**values)
+
+
+@functools.lru_cache(maxsize=64)
+def _slice_digest(config: SiteConfig, stage: str) -> str:
+    data = asdict(config)
+    data["root"] = config.root
+    picked = "\n".join(f"{k}={data[k]!r}" for k in config.STAGES[stage])
+    return hashlib.sha256(picked.encode()).hexdigest()
 
 
 def _link_policy(v: fm.Value) -> str:

@@ -1,14 +1,19 @@
 """The only writer to the output folder.
 
-A build writes a complete new tree in a hidden staging folder next to the output
-folder and swaps it in with two renames only when everything succeeded; a failed
-or killed build leaves the previous output complete. Files whose bytes did not
-change are hard-linked from the previous tree, so their modification times stay
-as they were (deploys and live reload see only real changes).
+Nothing is written unless the whole build succeeded. Then, when many files change (a
+first build, a template edit), a complete new tree is written in a hidden staging
+folder next to the output folder and swapped in with two renames, so a killed build
+leaves the previous output complete; files whose bytes did not change are hard-linked
+from the previous tree, so their modification times stay as they were (deploys and
+live reload see only real changes). When few files change (an article edit), copying
+thousands of links would cost more than the edit itself: the changed files are then
+replaced one by one, each atomically (written beside its target, then renamed over it),
+and files that are gone are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -91,13 +96,108 @@ def _same(path: str, data: bytes) -> bool:
         return False
 
 
+# At most this many changed or removed files (or one in IN_PLACE_SHARE of the tree, if
+# more) are replaced in place; beyond that the whole tree is swapped.
+IN_PLACE_MIN = 64
+IN_PLACE_SHARE = 20
+_TMP = ".{name}.sb-tmp-{pid}"
+
+
+def _check_rel(rel: str) -> list[str]:
+    parts = rel.split("/")
+    if rel.startswith("/") or ".." in parts or "" in parts:
+        raise ValueError(f"refusing to write outside the output folder: {rel!r}")
+    return parts
+
+
+def _existing(out: str) -> set[str]:
+    found = set()
+    for dirpath, _, filenames in os.walk(out):
+        rel_dir = os.path.relpath(dirpath, out).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        found.update(prefix + f for f in filenames)
+    return found
+
+
+def _fits_in_place(out: str, changed: list[str]) -> bool:
+    """No changed file's path is, or runs through, something of another kind."""
+    for rel in changed:
+        path = out
+        for part in rel.split("/")[:-1]:
+            path = os.path.join(path, part)
+            if os.path.lexists(path) and not os.path.isdir(path):
+                return False
+        if os.path.isdir(os.path.join(out, *rel.split("/"))):
+            return False
+    return True
+
+
 def write_tree(out: str, files: Mapping[str, bytes | Previous]) -> WriteStats:
-    """Replace ``out`` with exactly ``files`` (relative path -> bytes), atomically."""
+    """Make ``out`` hold exactly ``files`` (relative path -> bytes)."""
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
-    name = os.path.basename(out)
     os.makedirs(parent, exist_ok=True)
     clean_leftovers(out)
+    for rel in files:
+        _check_rel(rel)
+    same: set[str] = set()
+    if os.path.isdir(out):
+        changed = []
+        for rel in sorted(files):
+            data = files[rel]
+            if not isinstance(data, Previous):
+                if _same(os.path.join(out, *rel.split("/")), data):
+                    same.add(rel)
+                else:
+                    changed.append(rel)
+        removed = sorted(_existing(out) - files.keys())
+        if len(changed) + len(removed) <= max(IN_PLACE_MIN, len(files) // IN_PLACE_SHARE) \
+                and _fits_in_place(out, changed):
+            return _update_in_place(out, files, changed, removed)
+    return _swap_tree(out, files, same)
+
+
+def _update_in_place(out: str, files: Mapping[str, bytes | Previous], changed: list[str],
+                     removed: list[str]) -> WriteStats:
+    for rel in changed:
+        target = os.path.join(out, *rel.split("/"))
+        folder = os.path.dirname(target)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, _TMP.format(name=os.path.basename(target), pid=os.getpid()))
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(files[rel])  # type: ignore[arg-type]
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    folders = set()
+    for rel in removed:
+        path = os.path.join(out, *rel.split("/"))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        folders.add(os.path.dirname(path))
+    for folder in sorted(folders, key=len, reverse=True):  # deepest first
+        while folder != out and folder.startswith(out + os.sep):
+            try:
+                os.rmdir(folder)  # only when empty
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
+    manifest: dict[str, tuple[str, int, int]] = {}
+    for rel in sorted(files):
+        data = files[rel]
+        digest = data.digest if isinstance(data, Previous) else file_digest(data)
+        st = os.stat(os.path.join(out, *rel.split("/")))
+        manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
+    return WriteStats(len(changed), len(files) - len(changed), len(removed), manifest)
+
+
+def _swap_tree(out: str, files: Mapping[str, bytes | Previous], same: set[str]) -> WriteStats:
+    """Replace ``out`` with a complete new tree, atomically."""
+    parent = os.path.dirname(out)
+    name = os.path.basename(out)
     staging = os.path.join(parent, _STAGING.format(name=name, pid=os.getpid()))
     old = os.path.join(parent, _OLD.format(name=name, pid=os.getpid()))
     os.makedirs(staging)
@@ -107,9 +207,7 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous]) -> WriteStats:
     try:
         for rel in sorted(files):
             data = files[rel]
-            parts = rel.split("/")
-            if rel.startswith("/") or ".." in parts or "" in parts:
-                raise ValueError(f"refusing to write outside the output folder: {rel!r}")
+            parts = _check_rel(rel)
             target = os.path.join(staging, *parts)
             folder = os.path.dirname(target)
             if folder not in made:
@@ -125,7 +223,7 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous]) -> WriteStats:
                 kept += 1
             else:
                 digest = file_digest(data)
-                if _same(previous, data):
+                if rel in same:
                     try:
                         os.link(previous, target)
                         kept += 1
