@@ -17,6 +17,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -40,7 +41,7 @@ from site_builder.model import (
 from site_builder.parse import parse
 from site_builder.related import Backlink, Backlinks, RelatedPicker, build_backlinks, signature as _signature
 from site_builder.render import Assembler, environment, render_page, template_digest, theme_assets
-from site_builder.write import Previous, WriteStats, check_out_dir, file_digest, write_tree
+from site_builder.write import Previous, Spooled, WriteStats, check_out_dir, file_digest, spool, spool_dir, write_tree
 
 _WORD = re.compile(r"\w+")
 _XREF = re.compile(r"\[\[([^\[\]\n|]*)")
@@ -134,11 +135,14 @@ def _link_in_worker(i: int) -> LinkedDocument:
     return link(w["docs"][i], w["index"], w["matcher"], w["link_all"], w["allow_html"])
 
 
-def _render_in_worker(i: int) -> tuple[bytes | None, Diagnostic | None]:
+def _render_in_worker(i: int) -> tuple[bytes | Spooled | None, Diagnostic | None]:
     if "env" not in _WORKER:
         _WORKER["env"] = environment(_WORKER["site"])
     page = _WORKER["pages"][i]
-    return render_page(_WORKER["env"], page.template, page.make(), _WORKER["site_ctx"])
+    data, problem = render_page(_WORKER["env"], page.template, page.make(), _WORKER["site_ctx"])
+    if data is not None and _WORKER["spool"]:
+        return spool(_WORKER["spool"], i, data), problem  # the bytes stay out of the parent
+    return data, problem
 
 
 def _die_with_parent() -> None:
@@ -174,8 +178,11 @@ class Builder:
     """Builds a site; kept alive, it remembers stage results and rebuilds incrementally."""
 
     def __init__(self, site: str, drafts: bool = False, strict: bool = False, base_url: str | None = None,
-                 jobs: int = 1, cache: bool = False, out: str | None = None):
+                 jobs: int = 1, cache: bool = False, out: str | None = None, spool: bool = False):
         self.site = os.path.abspath(site)
+        # A one-shot build into ``out`` may leave rendered pages in files beside it for
+        # write_tree to move into place, instead of holding them all in memory.
+        self.spool = spool_dir(out) if spool and out else None
         self.drafts = drafts
         self.strict = strict
         self.base_url = base_url
@@ -635,7 +642,9 @@ class Builder:
             todo.append((fp, page))
         if todo:
             if self.jobs > 1 and len(todo) >= PARALLEL_MIN:
-                state = {"site": self.site, "site_ctx": site_ctx, "pages": [p for _, p in todo]}
+                if self.spool:
+                    os.makedirs(self.spool, exist_ok=True)
+                state = {"site": self.site, "site_ctx": site_ctx, "pages": [p for _, p in todo], "spool": self.spool}
                 results = _pool_map(_render_in_worker, len(todo), self.jobs, state)
             else:
                 results = [render_page(env, p.template, p.make(), site_ctx) for _, p in todo]
@@ -644,8 +653,11 @@ class Builder:
                     problems.append(problem)
                     continue
                 files[page.out_path] = data
-                fresh_bytes[fp] = data
-                fresh_pages[fp] = file_digest(data)
+                if isinstance(data, Spooled):
+                    fresh_pages[fp] = data.digest
+                else:
+                    fresh_bytes[fp] = data
+                    fresh_pages[fp] = file_digest(data)
             counts["rendered"] += len(todo)
         if prune:
             self._pages, self._bytes = fresh_pages, fresh_bytes
@@ -776,9 +788,13 @@ def build(site: str, out: str | None = None, drafts: bool = False, strict: bool 
     """Build and, when there are no errors, swap the new tree into ``out``."""
     out = out or os.path.join(site, "public")
     check_out_dir(site, out)
-    builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out)
-    with paused_gc():
-        return _build(builder, out)
+    builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out, spool=True)
+    try:
+        with paused_gc():
+            return _build(builder, out)
+    finally:
+        if builder.spool:
+            shutil.rmtree(builder.spool, ignore_errors=True)
 
 
 def _build(builder: Builder, out: str) -> tuple[BuildResult, WriteStats | None]:

@@ -25,6 +25,7 @@ from site_builder.errors import UsageError
 
 _STAGING = ".{name}.staging-{pid}"
 _OLD = ".{name}.old-{pid}"
+_SPOOL = ".{name}.spool-{pid}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,29 @@ class Previous:
     the file is carried over without being rendered or read again."""
 
     digest: str
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """A rendered file waiting in the spool folder (see ``spool``), with its digest."""
+
+    path: str
+    digest: str
+    size: int
+
+
+def spool_dir(out: str) -> str:
+    """Where a build's process-pool workers leave the pages they render, beside ``out``
+    (same file system, so moving them into the output is a rename)."""
+    out = os.path.abspath(out)
+    return os.path.join(os.path.dirname(out), _SPOOL.format(name=os.path.basename(out), pid=os.getpid()))
+
+
+def spool(folder: str, n: int, data: bytes) -> Spooled:
+    path = os.path.join(folder, f"{n}")
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return Spooled(path, file_digest(data), len(data))
 
 
 @dataclass(frozen=True)
@@ -72,28 +96,51 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_leftovers(out: str) -> None:
-    """Remove staging and old trees left by killed builds (never a live build's)."""
+    """Remove staging and old trees and spool folders left by killed builds (never a live
+    build's; this process's own spool holds the pages about to be written)."""
     parent = os.path.dirname(os.path.abspath(out)) or "."
     name = os.path.basename(os.path.abspath(out))
     if not os.path.isdir(parent):
         return
     for entry in os.listdir(parent):
-        for pattern in (_STAGING, _OLD):
+        for pattern in (_STAGING, _OLD, _SPOOL):
             prefix = pattern.format(name=name, pid="")
             if entry.startswith(prefix):
                 pid = entry[len(prefix):]
-                if pid.isdigit() and (int(pid) == os.getpid() or not _pid_alive(int(pid))):
+                if not pid.isdigit():
+                    continue
+                own = int(pid) == os.getpid()
+                if (own and pattern != _SPOOL) or (not own and not _pid_alive(int(pid))):
                     shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 
-def _same(path: str, data: bytes) -> bool:
+def _same(path: str, data: bytes | Spooled) -> bool:
     try:
-        if os.path.getsize(path) != len(data):
+        if os.path.getsize(path) != (data.size if isinstance(data, Spooled) else len(data)):
             return False
         with open(path, "rb") as fh:
-            return fh.read() == data
+            old = fh.read()
+        if isinstance(data, Spooled):
+            return file_digest(old) == data.digest
+        return old == data
     except OSError:
         return False
+
+
+def _put(data: bytes | Spooled, target: str) -> None:
+    """Write ``data`` at ``target`` atomically (a spooled file is moved there)."""
+    if isinstance(data, Spooled):
+        os.replace(data.path, target)
+        return
+    tmp = os.path.join(os.path.dirname(target), _TMP.format(name=os.path.basename(target), pid=os.getpid()))
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # At most this many changed or removed files (or one in IN_PLACE_SHARE of the tree, if
@@ -132,7 +179,7 @@ def _fits_in_place(out: str, changed: list[str]) -> bool:
     return True
 
 
-def write_tree(out: str, files: Mapping[str, bytes | Previous]) -> WriteStats:
+def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled]) -> WriteStats:
     """Make ``out`` hold exactly ``files`` (relative path -> bytes)."""
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
@@ -157,21 +204,12 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous]) -> WriteStats:
     return _swap_tree(out, files, same)
 
 
-def _update_in_place(out: str, files: Mapping[str, bytes | Previous], changed: list[str],
+def _update_in_place(out: str, files: Mapping[str, bytes | Previous | Spooled], changed: list[str],
                      removed: list[str]) -> WriteStats:
     for rel in changed:
         target = os.path.join(out, *rel.split("/"))
-        folder = os.path.dirname(target)
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, _TMP.format(name=os.path.basename(target), pid=os.getpid()))
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(files[rel])  # type: ignore[arg-type]
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _put(files[rel], target)  # type: ignore[arg-type]
     folders = set()
     for rel in removed:
         path = os.path.join(out, *rel.split("/"))
@@ -188,13 +226,13 @@ def _update_in_place(out: str, files: Mapping[str, bytes | Previous], changed: l
     manifest: dict[str, tuple[str, int, int]] = {}
     for rel in sorted(files):
         data = files[rel]
-        digest = data.digest if isinstance(data, Previous) else file_digest(data)
+        digest = data.digest if isinstance(data, (Previous, Spooled)) else file_digest(data)
         st = os.stat(os.path.join(out, *rel.split("/")))
         manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
     return WriteStats(len(changed), len(files) - len(changed), len(removed), manifest)
 
 
-def _swap_tree(out: str, files: Mapping[str, bytes | Previous], same: set[str]) -> WriteStats:
+def _swap_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], same: set[str]) -> WriteStats:
     """Replace ``out`` with a complete new tree, atomically."""
     parent = os.path.dirname(out)
     name = os.path.basename(out)
@@ -222,7 +260,7 @@ def _swap_tree(out: str, files: Mapping[str, bytes | Previous], same: set[str]) 
                     shutil.copy2(previous, target)
                 kept += 1
             else:
-                digest = file_digest(data)
+                digest = data.digest if isinstance(data, Spooled) else file_digest(data)
                 if rel in same:
                     try:
                         os.link(previous, target)
@@ -232,8 +270,11 @@ def _swap_tree(out: str, files: Mapping[str, bytes | Previous], same: set[str]) 
                         continue
                     except OSError:
                         pass
-                with open(target, "wb") as fh:
-                    fh.write(data)
+                if isinstance(data, Spooled):
+                    os.rename(data.path, target)
+                else:
+                    with open(target, "wb") as fh:
+                        fh.write(data)
                 written += 1
             st = os.stat(target)
             manifest[rel] = (digest, st.st_size, st.st_mtime_ns)

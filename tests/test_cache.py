@@ -51,6 +51,7 @@ def test_cached_parallel_incremental_equal_cold_serial(tmp_path: Path) -> None:
     first = run_cli("build", "--site", str(site), "--jobs", "2")
     assert first.returncode == 0, first.stderr
     assert tree(site / "public") == reference
+    assert not list(site.glob(".public.*"))  # no staging, old tree or spool left behind
 
     warm = run_cli("build", "--site", str(site), "--jobs", "2")
     assert warm.returncode == 0 and "0 linked, 0 rendered" in warm.stdout, warm.stdout
@@ -65,9 +66,22 @@ def test_cached_parallel_incremental_equal_cold_serial(tmp_path: Path) -> None:
     cold_edit = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold2"), "--jobs", "1", "--no-cache")
     assert cold_edit.returncode == 0
     assert tree(site / "public") == tree(tmp_path / "cold2")
+    assert not list(site.glob(".public.*"))
     article.write_text(original)
     assert run_cli("build", "--site", str(site)).returncode == 0
     assert tree(site / "public") == reference
+
+
+def test_parallel_build_failing_after_render_leaves_output_and_no_spool(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site")
+    assert run_cli("build", "--site", str(site), "--jobs", "2").returncode == 0
+    good = tree(site / "public")
+    article = site / "content" / "articles" / "a007.md"
+    article.write_text(article.read_text() + "\nSee [the archive](/articles/no-such-page/).\n")
+    failed = run_cli("build", "--site", str(site), "--jobs", "2", "--no-cache")  # every page rendered in the pool
+    assert failed.returncode == 1 and "error[link.broken]" in failed.stderr, failed.stderr
+    assert tree(site / "public") == good
+    assert not list(site.glob(".public.*"))
 
 
 def test_kept_alive_builder_equals_fresh_builder(tmp_path: Path) -> None:
