@@ -43,21 +43,23 @@ def signature(backlinks: tuple[Backlink, ...]) -> str:
 def build_backlinks(linked: dict[tuple[str, str], LinkedDocument], index: SiteIndex) -> Backlinks:
     mentioned: dict[str, list[Backlink]] = {}
     referenced: dict[str, dict[str, ArticleHeader | EntryHeader]] = {}
+    order: dict[int, tuple] = {}  # id(header) -> its sort key, computed once per page
     for (kind, slug), doc in linked.items():
         source = index.articles.get(slug) if kind == "article" else index.entries.get(slug)
         if source is None:
             continue
+        order[id(source)] = _newest_first(source)
         if kind == "article":
             sentences = {m.entry: m.sentence for m in doc.mentions}
             for entry in doc.entities:
                 mentioned.setdefault(entry, []).append(Backlink(source, sentences.get(entry, "")))
         for x in doc.xrefs:
             referenced.setdefault(x.target, {})[f"{kind}:{slug}"] = source
-    mentioned_in = {k: tuple(sorted(v, key=lambda b: _newest_first(b.source))) for k, v in mentioned.items()}
+    mentioned_in = {k: tuple(sorted(v, key=lambda b: order[id(b.source)])) for k, v in mentioned.items()}
     signatures = {k: signature(v) for k, v in mentioned_in.items()}
     return Backlinks(
         mentioned_in=mentioned_in,
-        referenced_by={k: tuple(sorted(v.values(), key=_newest_first)) for k, v in referenced.items()},
+        referenced_by={k: tuple(sorted(v.values(), key=lambda h: order[id(h)])) for k, v in referenced.items()},
         signatures=signatures,
     )
 
