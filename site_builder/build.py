@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -145,6 +146,72 @@ def _render_in_worker(i: int) -> tuple[bytes | Spooled | None, Diagnostic | None
     return data, problem
 
 
+def _link_server(conn: Any) -> None:
+    """The body of a _LinkHelper process: import spaCy, then link what it is sent."""
+    _die_with_parent()
+    try:
+        from site_builder.glossary import Matcher  # the slow import, at once
+        from site_builder.link import link
+    except Exception:  # noqa: BLE001 - the build then links by itself
+        return
+    matcher: tuple[str, Any] | None = None
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        try:
+            if msg[0] == "entries":
+                matcher = (msg[1], Matcher(msg[2]))
+                continue
+            _, key, index, docs, link_all, allow_html = msg
+            if matcher is None or matcher[0] != key:
+                matcher = (key, Matcher(index.entries.values()))
+            conn.send(("ok", [link(d, index, matcher[1], link_all, allow_html) for d in docs]))
+        except Exception as exc:  # noqa: BLE001 - reported; the build then links by itself
+            matcher = None
+            if msg[0] != "entries":
+                conn.send(("error", repr(exc)))
+
+
+class _LinkHelper:
+    """A warm one-shot build usually links one or two edited files, and importing spaCy
+    for them costs more than the rest of the build. This helper process starts importing
+    it on the other core at the top of the build, while this process loads the cache and
+    reads the site; then it links those few files. Anything unexpected (a crash, an error)
+    makes the build link them itself."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_link_server, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def prepare(self, key: str, entries: Iterable[EntryHeader]) -> None:
+        """Build the matcher now, while the build computes its link keys."""
+        try:
+            self.conn.send(("entries", key, list(entries)))
+        except OSError:
+            pass
+
+    def link(self, key: str, index: SiteIndex, docs: list[Document], link_all: bool, allow_html: bool
+             ) -> list[LinkedDocument] | None:
+        try:
+            self.conn.send(("link", key, index, docs, link_all, allow_html))
+            status, payload = self.conn.recv()
+        except (OSError, EOFError):
+            return None
+        return payload if status == "ok" else None
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
 def _die_with_parent() -> None:
     """A worker stops when the build that started it is killed (Linux), instead of
     computing on as an orphan."""
@@ -178,11 +245,14 @@ class Builder:
     """Builds a site; kept alive, it remembers stage results and rebuilds incrementally."""
 
     def __init__(self, site: str, drafts: bool = False, strict: bool = False, base_url: str | None = None,
-                 jobs: int = 1, cache: bool = False, out: str | None = None, spool: bool = False):
+                 jobs: int = 1, cache: bool = False, out: str | None = None, one_shot: bool = False):
         self.site = os.path.abspath(site)
-        # A one-shot build into ``out`` may leave rendered pages in files beside it for
-        # write_tree to move into place, instead of holding them all in memory.
-        self.spool = spool_dir(out) if spool and out else None
+        # A one-shot build into ``out`` (the CLI's) may leave rendered pages in files beside
+        # it for write_tree to move into place, instead of holding them all in memory, and
+        # may link a warm build's few edited files in a _LinkHelper.
+        self.one_shot = one_shot
+        self.spool = spool_dir(out) if one_shot and out else None
+        self._helper: _LinkHelper | None = None
         self.drafts = drafts
         self.strict = strict
         self.base_url = base_url
@@ -212,7 +282,12 @@ class Builder:
 
     def run(self) -> BuildResult:
         with paused_gc():
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                if self._helper is not None:
+                    self._helper.close()
+                    self._helper = None
 
     def _run(self) -> BuildResult:
         started = time.perf_counter()
@@ -232,6 +307,9 @@ class Builder:
         unchanged = self._unchanged(started, counts)
         if unchanged is not None:
             return unchanged
+        if self.one_shot and self.jobs > 1 and "site_builder.glossary" not in sys.modules \
+                and self.disk.exists("stamps"):
+            self._helper = _LinkHelper()
         self._load_disk_cache()
         fast = self._fast_rebuild(config, config_diags, found, counts, started)
         if fast is not None:
@@ -243,6 +321,8 @@ class Builder:
         for r in read:
             doc_diags[r.doc.source.path] = list(r.doc.diagnostics)
         index, more = build_index((r.doc for r in read), config.root, self.drafts)
+        if self._helper is not None:
+            self._helper.prepare(self._link_context(index, config)[1], index.entries.values())
         other += more
         linked, body_keys = self.link_all(read, index, config, counts)
         paths = {(r.doc.header.kind, r.doc.header.slug): r.doc.source.path for r in read if r.doc.header is not None}
@@ -531,9 +611,13 @@ class Builder:
             keys[(h.kind, h.slug)] = slice_key
             if slice_key not in self._linked:
                 todo[slice_key] = r.doc
-        if todo:
+        items = sorted(todo.items())
+        results = None
+        if items and self._helper is not None and len(items) < PARALLEL_MIN:
+            results = self._helper.link(context[1], index, [d for _, d in items], config.link == "all",
+                                        config.allow_html)
+        if items and results is None:
             matcher = self.glossary_matcher(index, context[1])
-            items = sorted(todo.items())
             if self.jobs > 1 and len(items) >= PARALLEL_MIN:
                 state = {"docs": [d for _, d in items], "index": index, "matcher": matcher,
                          "link_all": config.link == "all", "allow_html": config.allow_html}
@@ -542,6 +626,7 @@ class Builder:
                 from site_builder.link import link
 
                 results = [link(d, index, matcher, config.link == "all", config.allow_html) for _, d in items]
+        if items:
             for (k, _), res in zip(items, results):
                 self._linked[k] = res
             counts["linked"] += len(items)
@@ -788,7 +873,7 @@ def build(site: str, out: str | None = None, drafts: bool = False, strict: bool 
     """Build and, when there are no errors, swap the new tree into ``out``."""
     out = out or os.path.join(site, "public")
     check_out_dir(site, out)
-    builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out, spool=True)
+    builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out, one_shot=True)
     try:
         with paused_gc():
             return _build(builder, out)

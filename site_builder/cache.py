@@ -44,6 +44,9 @@ class DiskCache:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def exists(self, name: str) -> bool:
+        return self.enabled and os.path.exists(os.path.join(self.dir, f"{name}.pickle"))
+
     def save(self, name: str, data: dict[Any, Any]) -> None:
         if not self.enabled:
             return

@@ -84,6 +84,35 @@ def test_parallel_build_failing_after_render_leaves_output_and_no_spool(tmp_path
     assert not list(site.glob(".public.*"))
 
 
+_BUILD_AND_REPORT = """
+import sys
+import site_builder.build as b
+if sys.argv[1] == "crash":
+    b._link_server = lambda conn: None  # the helper process dies at once
+from site_builder.cli import main
+code = main(["build", "--site", sys.argv[2], "--jobs", "2"])
+print("spacy imported here:", "spacy" in sys.modules)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("helper", ["works", "crash"])
+def test_warm_edit_is_linked_by_the_helper_or_without_it(tmp_path: Path, helper: str) -> None:
+    site = generated_site(tmp_path / "site", n_articles=30)
+    assert run_cli("build", "--site", str(site), "--jobs", "2").returncode == 0
+    article = site / "content" / "articles" / "a004.md"
+    article.write_text(article.read_text() + "\nA late correction about Russia and the Wagner Group.\n")
+    done = subprocess.run([sys.executable, "-c", _BUILD_AND_REPORT, helper, str(site)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1 linked" in done.stdout
+    # with a working helper, this process never needed spaCy; without one, it linked by itself
+    assert f"spacy imported here: {helper == 'crash'}" in done.stdout
+    cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
+    assert cold.returncode == 0
+    assert tree(site / "public") == tree(tmp_path / "cold")
+
+
 def test_kept_alive_builder_equals_fresh_builder(tmp_path: Path) -> None:
     site = generated_site(tmp_path / "site", n_articles=12)
     builder = Builder(str(site))
