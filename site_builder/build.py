@@ -136,13 +136,13 @@ def _link_in_worker(i: int) -> LinkedDocument:
     return link(w["docs"][i], w["index"], w["matcher"], w["link_all"], w["allow_html"])
 
 
-def _render_in_worker(i: int) -> tuple[bytes | Spooled | None, Diagnostic | None]:
+def _render_in_worker(i: int) -> tuple[bytes | Spooled | Previous | None, Diagnostic | None]:
     if "env" not in _WORKER:
         _WORKER["env"] = environment(_WORKER["site"])
     page = _WORKER["pages"][i]
     data, problem = render_page(_WORKER["env"], page.template, page.make(), _WORKER["site_ctx"])
     if data is not None and _WORKER["spool"]:
-        return spool(_WORKER["spool"], i, data), problem  # the bytes stay out of the parent
+        return spool(_WORKER["spool"], _WORKER["out"], page.out_path, i, data), problem  # bytes stay out of the parent
     return data, problem
 
 
@@ -563,6 +563,8 @@ class Builder:
         signatures, glossary_key, link_slice = context
         refs = self._ref_state(r.facts, index)
         fast = _hash("link-fast", r.doc.source.digest, r.digest, glossary_key, link_slice, refs)
+        if self.one_shot and not self.disk.enabled:  # nothing outlives this build: no slice keys needed
+            return fast, _hash(fast, r.doc.source.path)
         slice_key = self._link_fast.get(fast)
         if slice_key is None:
             if not probes:
@@ -729,7 +731,8 @@ class Builder:
             if self.jobs > 1 and len(todo) >= PARALLEL_MIN:
                 if self.spool:
                     os.makedirs(self.spool, exist_ok=True)
-                state = {"site": self.site, "site_ctx": site_ctx, "pages": [p for _, p in todo], "spool": self.spool}
+                state = {"site": self.site, "site_ctx": site_ctx, "pages": [p for _, p in todo], "spool": self.spool,
+                         "out": self.out}
                 results = _pool_map(_render_in_worker, len(todo), self.jobs, state)
             else:
                 results = [render_page(env, p.template, p.make(), site_ctx) for _, p in todo]
@@ -738,7 +741,7 @@ class Builder:
                     problems.append(problem)
                     continue
                 files[page.out_path] = data
-                if isinstance(data, Spooled):
+                if isinstance(data, (Spooled, Previous)):
                     fresh_pages[fp] = data.digest
                 else:
                     fresh_bytes[fp] = data

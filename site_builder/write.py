@@ -52,7 +52,11 @@ def spool_dir(out: str) -> str:
     return os.path.join(os.path.dirname(out), _SPOOL.format(name=os.path.basename(out), pid=os.getpid()))
 
 
-def spool(folder: str, n: int, data: bytes) -> Spooled:
+def spool(folder: str, out: str, rel: str, n: int, data: bytes) -> Spooled | Previous:
+    """A rendered file, set aside for write_tree: Previous when ``out`` already holds exactly
+    these bytes at ``rel`` (nothing to write), else written to the spool folder."""
+    if _same(os.path.join(out, *_check_rel(rel)), data):
+        return Previous(file_digest(data))
     path = os.path.join(folder, f"{n}")
     with open(path, "wb") as fh:
         fh.write(data)

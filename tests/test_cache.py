@@ -57,6 +57,12 @@ def test_cached_parallel_incremental_equal_cold_serial(tmp_path: Path) -> None:
     assert warm.returncode == 0 and "0 linked, 0 rendered" in warm.stdout, warm.stdout
     assert tree(site / "public") == reference
 
+    # everything rendered again in the pool, over an output that already holds those bytes
+    again = run_cli("build", "--site", str(site), "--jobs", "2", "--no-cache")
+    assert again.returncode == 0 and " 0 written, " in again.stdout, again.stdout
+    assert tree(site / "public") == reference
+    assert not list(site.glob(".public.*"))
+
     # an edit, then its revert: the incremental results must equal cold builds of each state
     article = site / "content" / "articles" / "a005.md"
     original = article.read_text()
