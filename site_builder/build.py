@@ -42,7 +42,8 @@ from site_builder.model import (
 from site_builder.parse import parse
 from site_builder.related import Backlink, Backlinks, RelatedPicker, build_backlinks, signature as _signature
 from site_builder.render import Assembler, environment, render_page, template_digest, theme_assets
-from site_builder.write import Previous, Spooled, WriteStats, check_out_dir, file_digest, spool, spool_dir, write_tree
+from site_builder.write import (Previous, Spooled, WriteStats, check_out_dir, existing_files, file_digest, spool, spool_dir,
+                                write_tree)
 
 _WORD = re.compile(r"\w+")
 _XREF = re.compile(r"\[\[([^\[\]\n|]*)")
@@ -197,10 +198,16 @@ class _LinkHelper:
         except OSError:
             pass
 
-    def link(self, key: str, index: SiteIndex, docs: list[Document], link_all: bool, allow_html: bool
-             ) -> list[LinkedDocument] | None:
+    def link(self, key: str, index: SiteIndex, docs: list[Document], link_all: bool, allow_html: bool,
+             meanwhile: Any = None) -> list[LinkedDocument] | None:
+        """The linked documents (None if the helper failed); ``meanwhile()`` runs while it works."""
         try:
             self.conn.send(("link", key, index, docs, link_all, allow_html))
+        except OSError:
+            return None
+        if meanwhile is not None:
+            meanwhile()
+        try:
             status, payload = self.conn.recv()
         except (OSError, EOFError):
             return None
@@ -253,6 +260,7 @@ class Builder:
         self.one_shot = one_shot
         self.spool = spool_dir(out) if one_shot and out else None
         self._helper: _LinkHelper | None = None
+        self.existing_out: set[str] | None = None  # the output's files, when read during the build
         self.drafts = drafts
         self.strict = strict
         self.base_url = base_url
@@ -617,7 +625,7 @@ class Builder:
         results = None
         if items and self._helper is not None and len(items) < PARALLEL_MIN:
             results = self._helper.link(context[1], index, [d for _, d in items], config.link == "all",
-                                        config.allow_html)
+                                        config.allow_html, meanwhile=self._while_linking)
         if items and results is None:
             matcher = self.glossary_matcher(index, context[1])
             if self.jobs > 1 and len(items) >= PARALLEL_MIN:
@@ -637,6 +645,13 @@ class Builder:
         self._contents = {k: v for k, v in self._contents.items() if k in self._linked}
         linked = {kk: self._linked[k] for kk, k in keys.items()}
         return linked, {kk: self._content_key(k, linked[kk]) for kk, k in keys.items()}
+
+    def _while_linking(self) -> None:
+        """Work the later stages need that does not depend on linking: done while the
+        helper links, instead of after."""
+        self._jinja()
+        if self.out is not None and os.path.isdir(self.out):
+            self.existing_out = existing_files(self.out)
 
     def _content_key(self, slice_key: str, doc: LinkedDocument) -> str:
         """A hash of what a linked body shows, so that a re-link that changes nothing
@@ -702,10 +717,7 @@ class Builder:
 
     def render_all(self, pages: list[Page], site_ctx: dict[str, Any], counts: dict[str, int], prune: bool = True
                    ) -> tuple[dict[str, bytes | Previous], list[Diagnostic]]:
-        tkey = template_digest(self.site)
-        if self._env is None or self._env[0] != tkey:
-            self._env = (tkey, environment(self.site))
-        env = self._env[1]
+        tkey, env = self._jinja()
         site_key = _hash(repr(sorted(site_ctx.items())))
         files: dict[str, bytes | Previous] = {}
         problems: list[Diagnostic] = []
@@ -753,6 +765,12 @@ class Builder:
             self._pages.update(fresh_pages)
             self._bytes.update(fresh_bytes)
         return files, problems
+
+    def _jinja(self) -> tuple[str, Any]:
+        tkey = template_digest(self.site)
+        if self._env is None or self._env[0] != tkey:
+            self._env = (tkey, environment(self.site))
+        return self._env
 
     def _previous(self, out_path: str, digest: str | None) -> Previous | None:
         """The previous output file, when the last build wrote exactly these bytes there
@@ -891,6 +909,6 @@ def _build(builder: Builder, out: str) -> tuple[BuildResult, WriteStats | None]:
         return result, None
     if builder.unchanged:  # the output is already exactly this build's
         return result, WriteStats(0, len(result.files), 0, {})
-    stats = write_tree(out, result.files)
+    stats = write_tree(out, result.files, builder.existing_out)
     builder.save_disk_cache(result, stats.manifest)
     return result, stats

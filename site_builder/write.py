@@ -161,7 +161,8 @@ def _check_rel(rel: str) -> list[str]:
     return parts
 
 
-def _existing(out: str) -> set[str]:
+def existing_files(out: str) -> set[str]:
+    """Every file below ``out``, as relative paths with forward slashes."""
     found = set()
     for dirpath, _, filenames in os.walk(out):
         rel_dir = os.path.relpath(dirpath, out).replace(os.sep, "/")
@@ -183,8 +184,10 @@ def _fits_in_place(out: str, changed: list[str]) -> bool:
     return True
 
 
-def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled]) -> WriteStats:
-    """Make ``out`` hold exactly ``files`` (relative path -> bytes)."""
+def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existing: set[str] | None = None
+               ) -> WriteStats:
+    """Make ``out`` hold exactly ``files`` (relative path -> bytes). ``existing``: the files
+    ``out`` holds, if the caller listed them already."""
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
@@ -201,7 +204,7 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled]) -> Wri
                     same.add(rel)
                 else:
                     changed.append(rel)
-        removed = sorted(_existing(out) - files.keys())
+        removed = sorted((existing_files(out) if existing is None else existing) - files.keys())
         if len(changed) + len(removed) <= max(IN_PLACE_MIN, len(files) // IN_PLACE_SHARE) \
                 and _fits_in_place(out, changed):
             return _update_in_place(out, files, changed, removed)
