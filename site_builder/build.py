@@ -184,6 +184,8 @@ class _LinkHelper:
     reads the site; then it links those few files. Anything unexpected (a crash, an error)
     makes the build link them itself."""
 
+    PATIENCE = 120.0  # seconds; a helper that takes longer is given up (and killed)
+
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("fork")
         self.conn, child = ctx.Pipe()
@@ -208,6 +210,8 @@ class _LinkHelper:
         if meanwhile is not None:
             meanwhile()
         try:
+            if not self.conn.poll(self.PATIENCE):
+                return None
             status, payload = self.conn.recv()
         except (OSError, EOFError):
             return None

@@ -172,12 +172,13 @@ def existing_files(out: str) -> set[str]:
 
 
 def _fits_in_place(out: str, changed: list[str]) -> bool:
-    """No changed file's path is, or runs through, something of another kind."""
+    """No changed file's path is, or runs through, something of another kind, or a
+    symbolic link (writing through one could land outside the output folder)."""
     for rel in changed:
         path = out
         for part in rel.split("/")[:-1]:
             path = os.path.join(path, part)
-            if os.path.lexists(path) and not os.path.isdir(path):
+            if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
                 return False
         if os.path.isdir(os.path.join(out, *rel.split("/"))):
             return False

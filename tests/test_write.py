@@ -81,3 +81,18 @@ def test_a_temporary_file_left_by_a_killed_build_is_removed(tmp_path: Path) -> N
     stray.write_bytes(b"half")
     write_tree(str(out), {**files, "articles/a/index.html": b"a, edited"})
     assert tree(out) == {**files, "articles/a/index.html": b"a, edited"}
+
+
+def test_a_symlinked_folder_in_the_output_is_never_written_through(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    files = {"index.html": b"home", "articles/a/index.html": b"a"}
+    write_tree(str(out), files)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_bytes(b"not the site's")
+    os.rename(out / "articles", tmp_path / "old-articles")
+    (out / "articles").symlink_to(elsewhere, target_is_directory=True)
+    write_tree(str(out), {**files, "articles/a/index.html": b"a, edited"})
+    assert tree(elsewhere) == {"keep.txt": b"not the site's"}
+    assert not (out / "articles").is_symlink()
+    assert tree(out) == {**files, "articles/a/index.html": b"a, edited"}
