@@ -895,7 +895,7 @@ def _probes(index: SiteIndex) -> dict[str, list[tuple[frozenset[str], str]]]:
 
 def build(site: str, out: str | None = None, drafts: bool = False, strict: bool = False,
           jobs: int = 1, cache: bool = True) -> tuple[BuildResult, WriteStats | None]:
-    """Build and, when there are no errors, swap the new tree into ``out``."""
+    """Build and, when there are no errors, bring ``out`` up to date (see write.write_tree)."""
     out = out or os.path.join(site, "public")
     check_out_dir(site, out)
     builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out, one_shot=True)

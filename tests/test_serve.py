@@ -167,7 +167,7 @@ def test_serves_the_built_site_from_memory(server):
     page = body.decode()
     assert "Arms for food" in page and "Drones from Iran" in page
     assert page.count(SCRIPT) == 1 and page.index(SCRIPT) < page.rindex("</body>")
-    assert f'href="/articles/arms-for-food/"' in page, "links are rooted at the local address, not base_url's path"
+    assert 'href="/articles/arms-for-food/"' in page, "links are rooted at the local address, not base_url's path"
     status, headers, body = server.request("/articles/arms-for-food/")
     assert status == 200 and b'class="entity"' in body
     status, headers, _ = server.request("/articles/arms-for-food")
