@@ -137,6 +137,15 @@ def _link_in_worker(i: int) -> LinkedDocument:
     return link(w["docs"][i], w["index"], w["matcher"], w["link_all"], w["allow_html"])
 
 
+def _key_and_link_in_worker(i: int) -> tuple[str, LinkedDocument]:
+    from site_builder.link import link
+
+    w = _WORKER
+    r = w["reads"][i]
+    slice_key = w["builder"]._slice_key(r, w["index"], w["config"], w["context"], w["probes"])
+    return slice_key, link(r.doc, w["index"], w["matcher"], w["link_all"], w["allow_html"])
+
+
 def _render_in_worker(i: int) -> tuple[bytes | Spooled | Previous | None, Diagnostic | None]:
     if "env" not in _WORKER:
         _WORKER["env"] = environment(_WORKER["site"])
@@ -572,20 +581,29 @@ class Builder:
         """(fast key, slice key): the fast key is cheap; the slice key names exactly what
         linking reads (the entries whose terms could occur in the text, the headers it
         cross-references, the link settings) and is computed only when the fast key is new."""
-        signatures, glossary_key, link_slice = context
-        refs = self._ref_state(r.facts, index)
-        fast = _hash("link-fast", r.doc.source.digest, r.digest, glossary_key, link_slice, refs)
+        fast = self._fast_key(r, index, context)
         if self.one_shot and not self.disk.enabled:  # nothing outlives this build: no slice keys needed
             return fast, _hash(fast, r.doc.source.path)
         slice_key = self._link_fast.get(fast)
         if slice_key is None:
-            if not probes:
-                probes.append(_probes(index))
-            words = _words(r.doc)
-            entries = sorted({slug for w in words for need, slug in probes[0].get(w, ()) if need <= words})
-            slice_key = _hash("link", __version__, r.doc.source.path, r.doc.source.digest, r.digest,
-                              config.slice_digest("parse"), link_slice, [signatures[s] for s in entries], refs)
+            slice_key = self._slice_key(r, index, config, context, probes)
         return fast, slice_key
+
+    def _fast_key(self, r: _Read, index: SiteIndex, context: tuple[dict[str, str], str, str]) -> str:
+        _, glossary_key, link_slice = context
+        return _hash("link-fast", r.doc.source.digest, r.digest, glossary_key, link_slice,
+                     self._ref_state(r.facts, index))
+
+    def _slice_key(self, r: _Read, index: SiteIndex, config: SiteConfig, context: tuple[dict[str, str], str, str],
+                   probes: list) -> str:
+        signatures, _, link_slice = context
+        if not probes:
+            probes.append(_probes(index))
+        words = _words(r.doc)
+        entries = sorted({slug for w in words for need, slug in probes[0].get(w, ()) if need <= words})
+        return _hash("link", __version__, r.doc.source.path, r.doc.source.digest, r.digest,
+                     config.slice_digest("parse"), link_slice, [signatures[s] for s in entries],
+                     self._ref_state(r.facts, index))
 
     def _link_some(self, read: list[_Read], index: SiteIndex, config: SiteConfig, counts: dict[str, int]
                    ) -> list[tuple[str, LinkedDocument]]:
@@ -609,9 +627,13 @@ class Builder:
                  ) -> tuple[dict[tuple[str, str], LinkedDocument], dict[tuple[str, str], str]]:
         context = self._link_context(index, config)
         probes: list = []
-        todo: dict[str, Document] = {}  # slice key -> document to link
+        todo: dict[str, _Read] = {}  # slice key -> document to link
         keys: dict[tuple[str, str], str] = {}
         fast_fresh: dict[str, str] = {}
+        # A cold build that fills the cache: every document is linked anyway, so the pool's
+        # workers compute the slice keys (the costly part of them) alongside, in parallel.
+        # Until then a document goes by a provisional key.
+        keyed_by_workers = not self._linked and self.jobs > 1 and self.disk.enabled and len(read) >= PARALLEL_MIN
         for r in read:
             h = r.doc.header
             if h is None:
@@ -620,26 +642,45 @@ class Builder:
                 continue  # a draft left out, or a duplicate slug
             if isinstance(h, EntryHeader) and index.entries.get(h.slug) is not h:
                 continue
-            fast, slice_key = self._link_key(r, index, config, context, probes)
+            if keyed_by_workers:
+                fast = self._fast_key(r, index, context)
+                slice_key = _hash("provisional", fast, r.doc.source.path)
+            else:
+                fast, slice_key = self._link_key(r, index, config, context, probes)
             fast_fresh[fast] = slice_key
             keys[(h.kind, h.slug)] = slice_key
             if slice_key not in self._linked:
-                todo[slice_key] = r.doc
+                todo[slice_key] = r
         items = sorted(todo.items())
+        if keyed_by_workers and items:
+            probes.append(_probes(index))
+            matcher = self.glossary_matcher(index, context[1])
+            state = {"reads": [r for _, r in items], "index": index, "matcher": matcher, "builder": self,
+                     "config": config, "context": context, "probes": probes,
+                     "link_all": config.link == "all", "allow_html": config.allow_html}
+            rekey: dict[str, str] = {}
+            for (provisional, _), (slice_key, res) in zip(items, _pool_map(_key_and_link_in_worker, len(items),
+                                                                          self.jobs, state)):
+                rekey[provisional] = slice_key
+                self._linked[slice_key] = res
+            keys = {kk: rekey[k] for kk, k in keys.items()}
+            fast_fresh = {f: rekey[k] for f, k in fast_fresh.items()}
+            counts["linked"] += len(items)
+            items = []
         results = None
         if items and self._helper is not None and len(items) < PARALLEL_MIN:
-            results = self._helper.link(context[1], index, [d for _, d in items], config.link == "all",
+            results = self._helper.link(context[1], index, [r.doc for _, r in items], config.link == "all",
                                         config.allow_html, meanwhile=self._while_linking)
         if items and results is None:
             matcher = self.glossary_matcher(index, context[1])
             if self.jobs > 1 and len(items) >= PARALLEL_MIN:
-                state = {"docs": [d for _, d in items], "index": index, "matcher": matcher,
+                state = {"docs": [r.doc for _, r in items], "index": index, "matcher": matcher,
                          "link_all": config.link == "all", "allow_html": config.allow_html}
                 results = _pool_map(_link_in_worker, len(items), self.jobs, state)
             else:
                 from site_builder.link import link
 
-                results = [link(d, index, matcher, config.link == "all", config.allow_html) for _, d in items]
+                results = [link(r.doc, index, matcher, config.link == "all", config.allow_html) for _, r in items]
         if items:
             for (k, _), res in zip(items, results):
                 self._linked[k] = res

@@ -119,6 +119,28 @@ def test_warm_edit_is_linked_by_the_helper_or_without_it(tmp_path: Path, helper:
     assert tree(site / "public") == tree(tmp_path / "cold")
 
 
+def test_slice_keys_computed_by_workers_equal_the_serial_ones(tmp_path: Path) -> None:
+    """A cold --jobs 2 build lets the link workers compute the slice keys it caches; a serial
+    builder must find the same ones, or a later glossary edit would re-link needlessly."""
+    from site_builder.config import load_config
+    from site_builder.discover import discover
+    from site_builder.index import build_index
+
+    site = generated_site(tmp_path / "site")
+    filled = run_cli("build", "--site", str(site), "--jobs", "2")
+    assert filled.returncode == 0, filled.stderr
+    builder = Builder(str(site), cache=True)
+    builder._load_disk_cache()
+    config, _ = load_config(str(site))
+    read = builder.read_all(discover(str(site), {}).sources, config, {"read": 0})
+    index, _ = build_index((r.doc for r in read), config.root, False)
+    context = builder._link_context(index, config)
+    cached = dict(builder._link_fast)
+    assert len(cached) == len(read)
+    for r in read:
+        assert cached[builder._fast_key(r, index, context)] == builder._slice_key(r, index, config, context, [])
+
+
 def test_kept_alive_builder_equals_fresh_builder(tmp_path: Path) -> None:
     site = generated_site(tmp_path / "site", n_articles=12)
     builder = Builder(str(site))
