@@ -146,6 +146,11 @@ def _key_and_link_in_worker(i: int) -> tuple[str, LinkedDocument]:
     return slice_key, link(r.doc, w["index"], w["matcher"], w["link_all"], w["allow_html"])
 
 
+def _slice_key_in_worker(i: int) -> str:
+    w = _WORKER
+    return w["builder"]._slice_key(w["reads"][i], w["index"], w["config"], w["context"], w["probes"])
+
+
 def _render_in_worker(i: int) -> tuple[bytes | Spooled | Previous | None, Diagnostic | None]:
     if "env" not in _WORKER:
         _WORKER["env"] = environment(_WORKER["site"])
@@ -634,6 +639,7 @@ class Builder:
         # workers compute the slice keys (the costly part of them) alongside, in parallel.
         # Until then a document goes by a provisional key.
         keyed_by_workers = not self._linked and self.jobs > 1 and self.disk.enabled and len(read) >= PARALLEL_MIN
+        eligible: list[tuple[_Read, str, str | None]] = []  # (document, fast key, slice key if known)
         for r in read:
             h = r.doc.header
             if h is None:
@@ -642,13 +648,27 @@ class Builder:
                 continue  # a draft left out, or a duplicate slug
             if isinstance(h, EntryHeader) and index.entries.get(h.slug) is not h:
                 continue
+            fast = self._fast_key(r, index, context)
             if keyed_by_workers:
-                fast = self._fast_key(r, index, context)
-                slice_key = _hash("provisional", fast, r.doc.source.path)
+                eligible.append((r, fast, _hash("provisional", fast, r.doc.source.path)))
+            elif self.one_shot and not self.disk.enabled:  # nothing outlives this build: no slice keys needed
+                eligible.append((r, fast, _hash(fast, r.doc.source.path)))
             else:
-                fast, slice_key = self._link_key(r, index, config, context, probes)
+                eligible.append((r, fast, self._link_fast.get(fast)))
+        missing = [i for i, (_, _, k) in enumerate(eligible) if k is None]
+        if missing:  # e.g. after a glossary edit: which texts could mention the changed entries?
+            if self.jobs > 1 and len(missing) >= PARALLEL_MIN:
+                probes.append(_probes(index))
+                state = {"reads": [eligible[i][0] for i in missing], "index": index, "builder": self,
+                         "config": config, "context": context, "probes": probes}
+                found_keys = _pool_map(_slice_key_in_worker, len(missing), self.jobs, state)
+            else:
+                found_keys = [self._slice_key(eligible[i][0], index, config, context, probes) for i in missing]
+            for i, k in zip(missing, found_keys):
+                eligible[i] = (eligible[i][0], eligible[i][1], k)
+        for r, fast, slice_key in eligible:
             fast_fresh[fast] = slice_key
-            keys[(h.kind, h.slug)] = slice_key
+            keys[(r.doc.header.kind, r.doc.header.slug)] = slice_key
             if slice_key not in self._linked:
                 todo[slice_key] = r
         items = sorted(todo.items())

@@ -120,15 +120,30 @@ def test_warm_edit_is_linked_by_the_helper_or_without_it(tmp_path: Path, helper:
 
 
 def test_slice_keys_computed_by_workers_equal_the_serial_ones(tmp_path: Path) -> None:
-    """A cold --jobs 2 build lets the link workers compute the slice keys it caches; a serial
-    builder must find the same ones, or a later glossary edit would re-link needlessly."""
+    """A cold --jobs 2 build lets the link workers compute the slice keys it caches, and so
+    does a glossary edit; a serial builder must find the same ones, or later edits would
+    re-link needlessly."""
+    site = generated_site(tmp_path / "site")
+    filled = run_cli("build", "--site", str(site), "--jobs", "2")
+    assert filled.returncode == 0, filled.stderr
+    assert_cached_slice_keys_are_serial_ones(site)
+    # a glossary edit: every fast key misses, and the slice keys are recomputed in the pool
+    entry = site / "content" / "glossary" / "iran.md"
+    entry.write_text(entry.read_text().replace("aliases: []", "aliases: [Persia]"))
+    assert "Persia" in entry.read_text()
+    edited = run_cli("build", "--site", str(site), "--jobs", "2")
+    assert edited.returncode == 0, edited.stderr
+    assert_cached_slice_keys_are_serial_ones(site)
+    cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
+    assert cold.returncode == 0
+    assert tree(site / "public") == tree(tmp_path / "cold")
+
+
+def assert_cached_slice_keys_are_serial_ones(site: Path) -> None:
     from site_builder.config import load_config
     from site_builder.discover import discover
     from site_builder.index import build_index
 
-    site = generated_site(tmp_path / "site")
-    filled = run_cli("build", "--site", str(site), "--jobs", "2")
-    assert filled.returncode == 0, filled.stderr
     builder = Builder(str(site), cache=True)
     builder._load_disk_cache()
     config, _ = load_config(str(site))
