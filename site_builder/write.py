@@ -42,7 +42,6 @@ class Spooled:
 
     path: str
     digest: str
-    size: int
 
 
 def spool_dir(out: str) -> str:
@@ -60,7 +59,7 @@ def spool(folder: str, out: str, rel: str, n: int, data: bytes) -> Spooled | Pre
     path = os.path.join(folder, f"{n}")
     with open(path, "wb") as fh:
         fh.write(data)
-    return Spooled(path, file_digest(data), len(data))
+    return Spooled(path, file_digest(data))
 
 
 @dataclass(frozen=True)
@@ -118,15 +117,12 @@ def clean_leftovers(out: str) -> None:
                     shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 
-def _same(path: str, data: bytes | Spooled) -> bool:
+def _same(path: str, data: bytes) -> bool:
     try:
-        if os.path.getsize(path) != (data.size if isinstance(data, Spooled) else len(data)):
+        if os.path.getsize(path) != len(data):
             return False
         with open(path, "rb") as fh:
-            old = fh.read()
-        if isinstance(data, Spooled):
-            return file_digest(old) == data.digest
-        return old == data
+            return fh.read() == data
     except OSError:
         return False
 
@@ -200,7 +196,9 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existi
         changed = []
         for rel in sorted(files):
             data = files[rel]
-            if not isinstance(data, Previous):
+            if isinstance(data, Spooled):  # its worker found it differs from the output's file
+                changed.append(rel)
+            elif not isinstance(data, Previous):
                 if _same(os.path.join(out, *rel.split("/")), data):
                     same.add(rel)
                 else:

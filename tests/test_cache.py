@@ -78,6 +78,28 @@ def test_cached_parallel_incremental_equal_cold_serial(tmp_path: Path) -> None:
     assert tree(site / "public") == reference
 
 
+def test_pages_rendered_in_the_pool_replace_an_existing_output(tmp_path: Path) -> None:
+    """Over an existing output, pool-rendered pages that changed are moved in from the spool:
+    a few in place, many by swapping the tree; either way the result equals a cold serial build."""
+    site = generated_site(tmp_path / "site")
+    assert run_cli("build", "--site", str(site), "--jobs", "2").returncode == 0
+    article = site / "content" / "articles" / "a007.md"
+    article.write_text(article.read_text() + "\nA late correction about Russia.\n")
+    few = run_cli("build", "--site", str(site), "--jobs", "2", "--no-cache")
+    assert few.returncode == 0 and " 0 removed" in few.stdout and " 0 written" not in few.stdout, few.stdout
+    cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
+    assert cold.returncode == 0
+    assert tree(site / "public") == tree(tmp_path / "cold")
+    (site / "site.yaml").write_text("title: A retitled desk\n", encoding="utf-8")  # every page changes
+    many = run_cli("build", "--site", str(site), "--jobs", "2", "--no-cache")
+    assert many.returncode == 0, many.stderr
+    cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold2"), "--jobs", "1", "--no-cache")
+    assert cold.returncode == 0
+    assert tree(site / "public") == tree(tmp_path / "cold2")
+    assert b"A retitled desk" in (site / "public" / "index.html").read_bytes()
+    assert not list(site.glob(".public.*"))
+
+
 def test_parallel_build_failing_after_render_leaves_output_and_no_spool(tmp_path: Path) -> None:
     site = generated_site(tmp_path / "site")
     assert run_cli("build", "--site", str(site), "--jobs", "2").returncode == 0
