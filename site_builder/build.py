@@ -587,12 +587,7 @@ class Builder:
         linking reads (the entries whose terms could occur in the text, the headers it
         cross-references, the link settings) and is computed only when the fast key is new."""
         fast = self._fast_key(r, index, context)
-        if self.one_shot and not self.disk.enabled:  # nothing outlives this build: no slice keys needed
-            return fast, _hash(fast, r.doc.source.path)
-        slice_key = self._link_fast.get(fast)
-        if slice_key is None:
-            slice_key = self._slice_key(r, index, config, context, probes)
-        return fast, slice_key
+        return fast, self._link_fast.get(fast) or self._slice_key(r, index, config, context, probes)
 
     def _fast_key(self, r: _Read, index: SiteIndex, context: tuple[dict[str, str], str, str]) -> str:
         _, glossary_key, link_slice = context

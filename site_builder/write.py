@@ -192,6 +192,7 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existi
     for rel in files:
         _check_rel(rel)
     same: set[str] = set()
+    removed: list[str] = []
     if os.path.isdir(out):
         changed = []
         for rel in sorted(files):
@@ -207,7 +208,7 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existi
         if len(changed) + len(removed) <= max(IN_PLACE_MIN, len(files) // IN_PLACE_SHARE) \
                 and _fits_in_place(out, changed):
             return _update_in_place(out, files, changed, removed)
-    return _swap_tree(out, files, same)
+    return _swap_tree(out, files, same, len(removed))
 
 
 def _update_in_place(out: str, files: Mapping[str, bytes | Previous | Spooled], changed: list[str],
@@ -232,14 +233,19 @@ def _update_in_place(out: str, files: Mapping[str, bytes | Previous | Spooled], 
     manifest: dict[str, tuple[str, int, int]] = {}
     for rel in sorted(files):
         data = files[rel]
-        digest = data.digest if isinstance(data, (Previous, Spooled)) else file_digest(data)
         st = os.stat(os.path.join(out, *rel.split("/")))
-        manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
+        manifest[rel] = (_digest(data), st.st_size, st.st_mtime_ns)
     return WriteStats(len(changed), len(files) - len(changed), len(removed), manifest)
 
 
-def _swap_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], same: set[str]) -> WriteStats:
-    """Replace ``out`` with a complete new tree, atomically."""
+def _digest(data: bytes | Previous | Spooled) -> str:
+    return data.digest if isinstance(data, (Previous, Spooled)) else file_digest(data)
+
+
+def _swap_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], same: set[str], removed: int
+               ) -> WriteStats:
+    """Replace ``out`` with a complete new tree, atomically. ``same``: files whose bytes the
+    output already holds; ``removed``: how many of its files the new tree leaves out."""
     parent = os.path.dirname(out)
     name = os.path.basename(out)
     staging = os.path.join(parent, _STAGING.format(name=name, pid=os.getpid()))
@@ -258,24 +264,13 @@ def _swap_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], same: 
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
             previous = os.path.join(out, *parts)
-            if isinstance(data, Previous):
-                digest = data.digest
+            if isinstance(data, Previous) or rel in same:  # carried over: same inode, same mtime
                 try:
                     os.link(previous, target)
                 except OSError:
                     shutil.copy2(previous, target)
                 kept += 1
             else:
-                digest = data.digest if isinstance(data, Spooled) else file_digest(data)
-                if rel in same:
-                    try:
-                        os.link(previous, target)
-                        kept += 1
-                        st = os.stat(target)
-                        manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
-                        continue
-                    except OSError:
-                        pass
                 if isinstance(data, Spooled):
                     os.rename(data.path, target)
                 else:
@@ -283,14 +278,8 @@ def _swap_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], same: 
                         fh.write(data)
                 written += 1
             st = os.stat(target)
-            manifest[rel] = (digest, st.st_size, st.st_mtime_ns)
-        removed = 0
+            manifest[rel] = (_digest(data), st.st_size, st.st_mtime_ns)
         if os.path.isdir(out):
-            for dirpath, _, filenames in os.walk(out):
-                for f in filenames:
-                    rel = os.path.relpath(os.path.join(dirpath, f), out).replace(os.sep, "/")
-                    if rel not in files:
-                        removed += 1
             os.rename(out, old)
         os.rename(staging, out)
     except BaseException:
