@@ -42,12 +42,13 @@ from site_builder.model import (
 from site_builder.parse import parse
 from site_builder.related import Backlink, Backlinks, RelatedPicker, build_backlinks, signature as _signature
 from site_builder.render import Assembler, environment, render_page, template_digest, theme_assets
-from site_builder.write import (Previous, Spooled, WriteStats, check_out_dir, existing_files, file_digest, spool, spool_dir,
-                                write_tree)
+from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
+                                existing_files, file_digest, spool, spool_dir, write_tree)
 
 _WORD = re.compile(r"\w+")
 _XREF = re.compile(r"\[\[([^\[\]\n|]*)")
-_RELATED_BLOCK = re.compile(r"^:::\s*related\s*\n(.*?)^:::\s*$", re.M | re.S)
+_RELATED_OPEN = re.compile(r"^:::\s*related\s*$")
+_FENCE_CLOSE = re.compile(r"^:::\s*$")
 PARALLEL_MIN = 24  # fewer misses than this are not worth a process pool
 
 
@@ -83,8 +84,15 @@ class _Facts:
 
 def _facts(doc: Document) -> _Facts:
     refs = {m.strip() for m in _XREF.findall(doc.body)}
-    for block in _RELATED_BLOCK.findall(doc.body):
-        refs.update(line.strip() for line in block.split("\n") if line.strip())
+    inside = False
+    for line in doc.body.split("\n"):  # related blocks, in one pass (a regex was quadratic here)
+        stripped = line.strip()
+        if not inside:
+            inside = _RELATED_OPEN.match(line) is not None
+        elif _FENCE_CLOSE.match(line):
+            inside = False
+        elif stripped:
+            refs.add(stripped)
     return _Facts(tuple(sorted(refs)))
 
 
@@ -157,7 +165,10 @@ def _render_in_worker(i: int) -> tuple[bytes | Spooled | Previous | None, Diagno
     page = _WORKER["pages"][i]
     data, problem = render_page(_WORKER["env"], page.template, page.make(), _WORKER["site_ctx"])
     if data is not None and _WORKER["spool"]:
-        return spool(_WORKER["spool"], _WORKER["out"], page.out_path, i, data), problem  # bytes stay out of the parent
+        try:
+            return spool(_WORKER["spool"], _WORKER["out"], page.out_path, i, data), problem  # bytes stay out of the parent
+        except OSError:
+            pass  # no room or no permission beside the output: the bytes go to the parent, and writing reports it
     return data, problem
 
 
@@ -362,28 +373,22 @@ class Builder:
         assembler = Assembler(config, index, assets)
         digests = {r.doc.header.slug: r.digest for r in read if r.doc.header is not None}
         pages = assembler.pages(linked, backlinks, picks, digests, body_keys)
-        diags = other + [d for ds in doc_diags.values() for d in ds]
-        if self.strict:
-            diags = make_strict(diags)
+        planned = [p.out_path for p in pages] + [a.out_path for a in assets.values()]
+        other += output_clashes(planned, found.statics)
+        for path, ds in self._check_links(read, linked, index, planned + [x.out_path for x in found.statics],
+                                          config).items():
+            doc_diags[path] += ds
+        diags = _final(other + [d for ds in doc_diags.values() for d in ds], self.strict, _unpublished(read, index))
         files = None
         if not has_errors(diags):
             files, problems = self.render_all(pages, assembler.site, counts)
-            diags += problems
+            diags = sort_diagnostics(diags + problems)
             if problems:
                 files = None
-        diags = sort_diagnostics(diags)
         if files is not None:
             for a in assets.values():
                 files[a.out_path] = a.data
             self._add_statics(files, found)
-            broken = self._check_links(read, linked, index, files, config)
-            for path, ds in broken.items():
-                doc_diags[path] += ds
-            if broken:
-                diags = sort_diagnostics(diags + make_strict_if(self.strict, [d for ds in broken.values() for d in ds]))
-                if has_errors(diags):
-                    return BuildResult(diags, None, counts, time.perf_counter() - started, index, picks, linked)
-        if files is not None:
             self._last = _Snapshot(
                 config=config, config_diags=list(config_diags), found_diags=list(found.diagnostics),
                 tkey=self._env[0] if self._env else "", sources={x.path: x for x in found.sources},
@@ -404,6 +409,8 @@ class Builder:
         if state.get("inputs") != self.inputs_key:
             return None
         manifest = state.get("files", {})
+        if existing_files(self.out) != manifest.keys():  # a file added or removed by hand
+            return None
         files: dict[str, bytes | Previous] = {}
         for rel, (digest, size, mtime) in manifest.items():
             try:
@@ -417,8 +424,10 @@ class Builder:
         return BuildResult(list(state.get("diagnostics", [])), files, counts, time.perf_counter() - started)
 
     def _check_links(self, read: Iterable[_Read], linked: dict[tuple[str, str], LinkedDocument], index: SiteIndex,
-                     files: dict[str, Any], config: SiteConfig) -> dict[str, list[Diagnostic]]:
-        """Internal links and images written by editors must lead to a file of this build."""
+                     planned: Iterable[str], config: SiteConfig) -> dict[str, list[Diagnostic]]:
+        """Internal links and images written by editors must lead to a file of this build
+        (``planned``: every output path, known before anything is rendered)."""
+        files = set(planned)
         out: dict[str, list[Diagnostic]] = {}
         for r in read:
             h = r.doc.header
@@ -502,9 +511,8 @@ class Builder:
                                 Backlink(b.source, new_sentences.get(entry, "")) if b.source.slug == key[1] else b
                                 for b in mentioned_in[entry])
                             touched_entries.add(entry)
-        diags = last.other + [d for ds in doc_diags.values() for d in ds]
-        if self.strict:
-            diags = make_strict(diags)
+        diags = _final(last.other + [d for ds in doc_diags.values() for d in ds], self.strict,
+                       _unpublished(last.read.values(), last.index))
         if has_errors(diags):
             return None
         backlinks = last.backlinks
@@ -533,15 +541,13 @@ class Builder:
             return None
         files.update(rendered)
         changed_read = [read_updates[p] for p in changed]
-        broken = self._check_links(changed_read, linked, index, files, config)
-        if broken:
+        if self._check_links(changed_read, linked, index, files, config):
             return None  # the full path reports it
         last.files = dict(files)
         last.sources = sources
         last.read.update(read_updates)
         last.linked, last.body_keys, last.backlinks, last.doc_diags = linked, body_keys, backlinks, doc_diags
-        return BuildResult(sort_diagnostics(diags), files, counts, time.perf_counter() - started, index,
-                           last.picks, linked)
+        return BuildResult(diags, files, counts, time.perf_counter() - started, index, last.picks, linked)
 
     # -- per-file maps, memoised ----------------------------------------
 
@@ -802,7 +808,10 @@ class Builder:
         if todo:
             if self.jobs > 1 and len(todo) >= PARALLEL_MIN:
                 if self.spool:
-                    os.makedirs(self.spool, exist_ok=True)
+                    try:
+                        os.makedirs(self.spool, exist_ok=True)
+                    except OSError:
+                        self.spool = None  # pages then stay in memory; writing the output reports the problem
                 state = {"site": self.site, "site_ctx": site_ctx, "pages": [p for _, p in todo], "spool": self.spool,
                          "out": self.out}
                 results = _pool_map(_render_in_worker, len(todo), self.jobs, state)
@@ -914,8 +923,21 @@ def paused_gc():
             gc.enable()
 
 
-def make_strict_if(strict: bool, diags: list[Diagnostic]) -> list[Diagnostic]:
-    return make_strict(diags) if strict else diags
+def _unpublished(read: Iterable[_Read], index: SiteIndex) -> set[str]:
+    """Paths of the drafts this build leaves out: their problems cannot break the site."""
+    return {r.doc.source.path for r in read if isinstance(r.doc.header, ArticleHeader) and r.doc.header.draft
+            and r.doc.header.slug not in index.articles}
+
+
+def _final(diags: list[Diagnostic], strict: bool, drafts: set[str]) -> list[Diagnostic]:
+    """The build's diagnostics as reported: warnings made errors under --strict, then the
+    errors of a draft the build leaves out made warnings (a half-written draft never blocks
+    a deploy; build with --drafts to see them as errors), sorted, without repeats."""
+    if strict:
+        diags = make_strict(diags)
+    if drafts:
+        diags = [dataclasses.replace(d, severity="warning") if d.is_error and d.path in drafts else d for d in diags]
+    return sort_diagnostics(diags)
 
 
 def _output_path(url: str, page: str, root: str) -> str | None:
@@ -923,10 +945,33 @@ def _output_path(url: str, page: str, root: str) -> str | None:
     or None when it leaves the site's root (then it is not ours to check)."""
     from urllib.parse import unquote, urljoin, urlsplit
 
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:  # another site (http(s), protocol-relative) or mailto: not ours to check
+        return None
     path = unquote(urlsplit(urljoin(page, url)).path)
     if not path.startswith(root):
         return None
     return path[len(root):]
+
+
+def output_clashes(generated: Iterable[str], statics: Iterable[Any]) -> list[Diagnostic]:
+    """A file from content/ that would replace a generated file, or stand where the build
+    needs a folder (content/tags beside tags/index.html), or need a folder where the build
+    writes a file (content/404.html/x.txt): an error at the file, instead of a lost page or
+    a crash while writing."""
+    names = set(generated)
+    folders = {rel.rsplit("/", k)[0] for rel in names for k in range(1, rel.count("/") + 1)}
+    diags = []
+    for x in statics:
+        parents = [x.out_path.rsplit("/", k)[0] for k in range(1, x.out_path.count("/") + 1)]
+        clash = ("the generated file of the same name" if x.out_path in names else
+                 "the generated folder of the same name" if x.out_path in folders else
+                 next((f"the generated file {p}" for p in parents if p in names), ""))
+        if clash:
+            diags.append(error(x.path, 0, 0, "output.clash", f"this file would clash with {clash} in the output",
+                               "rename or move the file; the build makes index.html, feed.xml, sitemap.xml, 404.html "
+                               "and the articles/, glossary/, tags/ and assets/ folders"))
+    return diags
 
 
 def _fresh(pick: Any, index: SiteIndex) -> Any:
@@ -950,11 +995,13 @@ def _probes(index: SiteIndex) -> dict[str, list[tuple[frozenset[str], str]]]:
 
 
 def build(site: str, out: str | None = None, drafts: bool = False, strict: bool = False,
-          jobs: int = 1, cache: bool = True) -> tuple[BuildResult, WriteStats | None]:
+          jobs: int = 1, cache: bool = True, force: bool = False, base_url: str | None = None
+          ) -> tuple[BuildResult, WriteStats | None]:
     """Build and, when there are no errors, bring ``out`` up to date (see write.write_tree)."""
     out = out or os.path.join(site, "public")
-    check_out_dir(site, out)
-    builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out, one_shot=True)
+    check_out_dir(site, out, force)
+    builder = Builder(site, drafts=drafts, strict=strict, jobs=jobs, cache=cache, out=out, one_shot=True,
+                      base_url=base_url)
     try:
         with paused_gc():
             return _build(builder, out)
@@ -969,6 +1016,19 @@ def _build(builder: Builder, out: str) -> tuple[BuildResult, WriteStats | None]:
         return result, None
     if builder.unchanged:  # the output is already exactly this build's
         return result, WriteStats(0, len(result.files), 0, {})
-    stats = write_tree(out, result.files, builder.existing_out)
+    result.files[MARKER] = MARKER_BYTES
+    try:
+        stats = write_tree(out, result.files, builder.existing_out)
+    except WriteFailed as exc:
+        problem = error(_display(exc.path), 0, 0, "output.write", exc.reason,
+                        "free some space or fix the folder's permissions, then build again; "
+                        "the previous output is untouched")
+        return dataclasses.replace(result, diagnostics=sort_diagnostics(result.diagnostics + [problem]), files=None), None
     builder.save_disk_cache(result, stats.manifest)
     return result, stats
+
+
+def _display(path: str) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -13,7 +14,7 @@ from typing import Sequence
 from site_builder import __version__
 from site_builder.errors import Diagnostic, UsageError, summary
 
-EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +27,17 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="site-builder", description="Build annotated explainer sites from Markdown.")
     p.add_argument("--version", action="version", version=f"site-builder {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    real_add_parser = sub.add_parser
+
+    def add_parser(name: str, **kwargs):  # every command also takes --debug, after its name
+        parser = real_add_parser(name, **kwargs)
+        parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                            help="show the Python traceback of an internal error")
+        return parser
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     b = sub.add_parser("build", help="build the site into the output folder")
     b.add_argument("--site", default=".", help="the site folder (default: .)")
@@ -37,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                    help="worker processes for linking and rendering (default: the number of cores)")
     b.add_argument("--no-cache", action="store_true", help="ignore and do not write the on-disk cache")
+    b.add_argument("--base-url", metavar="URL", default=None,
+                   help="publish under this address instead of site.yaml's base_url (deploy previews)")
+    b.add_argument("--force", action="store_true",
+                   help="replace an --out folder that holds other files (never /, your home folder, the site "
+                        "or a repository)")
 
     c = sub.add_parser("check", help="run every content and link check; write nothing")
     c.add_argument("--site", default=".")
@@ -78,6 +94,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     import gc
 
     from site_builder.build import build
+    from site_builder.config import check_base_url
 
     started = time.perf_counter()
     site = _site(args.site)
@@ -87,7 +104,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     # (see build.paused_gc), and turning it back on would cost one full pass at exit.
     gc.disable()
     result, stats = build(site, args.out, drafts=args.drafts, strict=args.strict, jobs=args.jobs,
-                          cache=not args.no_cache)
+                          cache=not args.no_cache, force=args.force,
+                          base_url=check_base_url(args.base_url) if args.base_url else None)
     print_diagnostics(result.diagnostics, show_info=not args.quiet)
     if not result.ok:
         print(f"build failed: {summary(result.diagnostics)}; the previous output is untouched", file=sys.stderr)
@@ -163,6 +181,17 @@ def _taken_slugs(site: str) -> set[str]:
     return taken
 
 
+SLUG_MAX = 80  # characters of a scaffolded file name's slug (file systems allow 255 bytes)
+
+
+def _shorten_slug(slug: str) -> str:
+    """At most SLUG_MAX characters, cut at a hyphen when there is one to cut at."""
+    if len(slug) <= SLUG_MAX:
+        return slug
+    cut = slug[:SLUG_MAX + 1].rsplit("-", 1)[0]
+    return (cut if len(cut) >= SLUG_MAX // 2 else slug[:SLUG_MAX]).strip("-")
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     from site_builder.markdown import slugify
 
@@ -171,9 +200,17 @@ def cmd_new(args: argparse.Namespace) -> int:
     if not title:
         raise UsageError("the title is empty")
     base = "-".join(filter(None, slugify(title).split("-")))  # "--- A - B" → "a-b", a valid slug
-    base = base or ("article" if args.kind == "article" else "term")
-    folder = os.path.join(site, "content", "articles" if args.kind == "article" else "glossary")
-    os.makedirs(folder, exist_ok=True)
+    base = _shorten_slug(base) or ("article" if args.kind == "article" else "term")
+    rel_folder = "content/articles" if args.kind == "article" else "content/glossary"
+    folder = os.path.join(site, *rel_folder.split("/"))
+    for sub in ("content", rel_folder):
+        path = os.path.join(site, *sub.split("/"))
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise UsageError(f"{sub} is a file, not a folder: move it away, then run 'new' again")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {rel_folder}: {(exc.strerror or str(exc)).lower()}") from None
     taken = _taken_slugs(site)
     slug = base
     n = 2
@@ -190,8 +227,14 @@ def cmd_new(args: argparse.Namespace) -> int:
                 f"summary: {json.dumps('One sentence that says who or what this is.')}\n"
                 "type: OTHER\n---\n\nExplain the entry here.\n")
     path = os.path.join(folder, slug + ".md")
-    with open(path, "x", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            if os.path.getsize(path) == 0:
+                os.unlink(path)
+        raise UsageError(f"cannot write {rel_folder}/{slug}.md: {(exc.strerror or str(exc)).lower()}") from None
     print(os.path.relpath(path, site))
     return EXIT_OK
 
@@ -200,7 +243,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from site_builder.cache import cache_dir, clean
 
     site = _site(args.site)
-    print(("removed " if clean(site) else "no cache at ") + os.path.relpath(cache_dir(site), site))
+    try:
+        what = clean(site)
+    except OSError as exc:
+        raise UsageError(f"cannot remove {os.path.relpath(cache_dir(site), site)}: "
+                         f"{(exc.strerror or str(exc)).lower()}") from None
+    print(f"{what} {os.path.relpath(cache_dir(site), site)}")
     return EXIT_OK
 
 
@@ -220,3 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug of ours, never an editor's mistake
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"site-builder: internal error ({type(exc).__name__}: {exc}). This is a bug in site-builder, "
+              f"not in your site: please report it (see 'Reporting a bug' in the README) with the command you ran"
+              + ("" if args.debug else " and the output of the same command with --debug"), file=sys.stderr)
+        return EXIT_INTERNAL

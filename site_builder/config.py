@@ -80,19 +80,31 @@ def _positive_int(v: fm.Value) -> int:
     return v.data
 
 
+MAX_FILE_SIZE_LIMIT = 1024 ** 3  # 1 GiB: a content file larger than this is not an article
+
+
 def _size(v: fm.Value) -> int:
     if isinstance(v.data, int) and not isinstance(v.data, bool) and v.data > 0:
-        return v.data
-    m = _SIZE_RE.match(str(v.data)) if isinstance(v.data, (str, float)) else None
-    if not m:
-        raise fm.Invalid(f"'{v.key}' must be a size such as 2MB or 500KB, not {v.data!r}", f"{v.key}: 2MB")
-    unit = m.group(2).lower() if m.group(2) else None
-    return int(float(m.group(1)) * _SIZE_UNITS[unit])
+        size = v.data
+    else:
+        m = _SIZE_RE.match(str(v.data)) if isinstance(v.data, (str, float)) else None
+        if not m:
+            raise fm.Invalid(f"'{v.key}' must be a size such as 2MB or 500KB, not {v.data!r}", f"{v.key}: 2MB")
+        unit = m.group(2).lower() if m.group(2) else None
+        number = float(m.group(1))  # inf for absurdly long numbers: caught by the limit below
+        size = int(number * _SIZE_UNITS[unit]) if number * _SIZE_UNITS[unit] <= MAX_FILE_SIZE_LIMIT else -1
+    if not 0 < size <= MAX_FILE_SIZE_LIMIT:
+        raise fm.Invalid(f"'{v.key}' must be between 1 byte and 1GiB", f"{v.key}: 2MB")
+    return size
 
 
 def _base_url(v: fm.Value) -> str:
     s = fm.as_string(v)
-    parts = urlsplit(s)
+    try:
+        parts = urlsplit(s)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        raise fm.Invalid(f"'base_url' is not a valid address: {exc}", "base_url: https://example.org/") from None
     if parts.scheme not in ("http", "https", "") or (parts.scheme and not parts.netloc):
         raise fm.Invalid(f"'base_url' must be an http(s) address or a path, not '{s}'",
                          "base_url: https://example.org/")
@@ -112,6 +124,17 @@ FIELDS = (
 )
 
 
+def check_base_url(url: str) -> str:
+    """A base URL given on the command line (``--base-url``), checked like site.yaml's;
+    raises UsageError when it is not an http(s) address or a path."""
+    from site_builder.errors import UsageError
+
+    try:
+        return _base_url(fm.Value("base_url", url, None, 0, 0, 0, 0))  # type: ignore[arg-type]
+    except fm.Invalid as exc:
+        raise UsageError(f"--base-url: {exc.message}") from None
+
+
 def load_config(site: str) -> tuple[SiteConfig, list[Diagnostic]]:
     path = os.path.join(site, CONFIG_FILE)
     if not os.path.isfile(path):
@@ -119,7 +142,7 @@ def load_config(site: str) -> tuple[SiteConfig, list[Diagnostic]]:
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
-        text = fm.normalise_text(raw.decode("utf-8"))
+        text, text_diags = fm.read_text(CONFIG_FILE, raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return SiteConfig(), [error(CONFIG_FILE, line, 1, "file.encoding", "site.yaml is not UTF-8 text",
@@ -127,6 +150,7 @@ def load_config(site: str) -> tuple[SiteConfig, list[Diagnostic]]:
     except OSError as exc:
         return SiteConfig(), [error(CONFIG_FILE, 0, 0, "file.read", f"cannot read site.yaml: {exc.strerror}")]
     values, diags = fm.load_mapping(CONFIG_FILE, text, 1)
+    diags = text_diags + diags
     if values is None:
         return SiteConfig(), diags
     data, more = fm.read_fields(CONFIG_FILE, values, FIELDS, "site.yaml", 1)

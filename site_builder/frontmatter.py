@@ -63,6 +63,62 @@ def normalise_text(text: str) -> str:
     return text
 
 
+# What XML 1.0 and HTML cannot carry: C0 controls other than tab and line feed (NUL is
+# replaced by U+FFFD instead), DEL, C1 controls and the Unicode non-characters.
+UNCARRIABLE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+                         + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17))
+                         + "]")
+_REPORTED_LINES = 10  # per file; the rest are counted in the last warning
+
+
+def read_text(path: str, text: str) -> tuple[str, list[Diagnostic]]:
+    """A decoded file as the stages read it (see normalise_text), with the characters
+    XML and HTML cannot carry removed, each line that held some reported as a warning."""
+    text = normalise_text(text)
+    if not UNCARRIABLE.search(text):
+        return text, []
+    diags: list[Diagnostic] = []
+    lines = text.split("\n")
+    hit = [i for i, line in enumerate(lines) if UNCARRIABLE.search(line)]
+    for i in hit[:_REPORTED_LINES]:
+        found = UNCARRIABLE.findall(lines[i])
+        col = UNCARRIABLE.search(lines[i]).start() + 1  # type: ignore[union-attr]
+        more = f" (and on {len(hit) - _REPORTED_LINES} more lines)" \
+            if len(hit) > _REPORTED_LINES and i == hit[_REPORTED_LINES - 1] else ""
+        diags.append(warning(path, i + 1, col, "text.control",
+                             f"removed {_describe_uncarriable(found)} that a web page or feed cannot carry{more}",
+                             "it is invisible: retype the text around it, or save the file again as plain UTF-8"))
+    return UNCARRIABLE.sub("", text), diags
+
+
+def _describe_uncarriable(found: list[str]) -> str:
+    names = ", ".join(sorted({f"U+{ord(c):04X}" for c in found})[:3])
+    return f"{len(found)} character{'s' if len(found) > 1 else ''} ({names})"
+
+
+def _strip_uncarriable(data: Any) -> tuple[Any, list[str]]:
+    """A YAML value with the characters XML cannot carry removed (escapes such as "\\x01"
+    in quoted values produce them), and the characters removed."""
+    if isinstance(data, str):
+        found = UNCARRIABLE.findall(data)
+        return (UNCARRIABLE.sub("", data) if found else data), found
+    if isinstance(data, list):
+        out, found = [], []
+        for item in data:
+            clean, more = _strip_uncarriable(item)
+            out.append(clean)
+            found += more
+        return out, found
+    if isinstance(data, dict):
+        cleaned, found = {}, []
+        for k, v in data.items():
+            clean, more = _strip_uncarriable(v)
+            cleaned[k] = clean
+            found += more
+        return cleaned, found
+    return data, []
+
+
 def split(path: str, text: str) -> tuple[Split | None, list[Diagnostic]]:
     if not text.strip():
         return None, [
@@ -182,6 +238,11 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
                                "quote the value"))
             continue
         vline, vcol = _pos(vnode.start_mark, first_line)
+        data, removed = _strip_uncarriable(data)
+        if removed:
+            diags.append(warning(path, vline, vcol, "text.control",
+                                 f"removed {_describe_uncarriable(removed)} from '{key}' that a web page or feed "
+                                 "cannot carry", "remove the escape sequence (such as \\x01) from the value"))
         values[key] = Value(key, data, vnode, vline, vcol, kline, kcol)
     constructor.dispose()
     return values, diags
@@ -364,6 +425,33 @@ class Field:
     name: str
     read: Callable[[Value], Any]
     required: bool = False
+    text: bool = False  # holds text: a YAML number or date written there is reported
+
+
+_NOT_TEXT = {"tag:yaml.org,2002:int": "a number", "tag:yaml.org,2002:float": "a number",
+             "tag:yaml.org,2002:timestamp": "a date"}
+
+
+def non_text_scalars(path: str, v: Value, first_line: int | None = None) -> list[Diagnostic]:
+    """Warnings for plain YAML scalars of a text field that YAML reads as a number or a
+    date (``byline: 1.10``, ``tags: [2023]``): the text is kept exactly as written, but the
+    editor should quote it, as YAML tools would otherwise change it."""
+    diags = []
+    stack = [v.node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            kind = _NOT_TEXT.get(node.tag)
+            if kind and not node.style:
+                line = v.line + node.start_mark.line - v.node.start_mark.line
+                diags.append(warning(path, line, node.start_mark.column + 1, "frontmatter.type",
+                                     f"'{v.key}' holds {node.value}, which YAML reads as {kind}, not as text",
+                                     f"quote it to keep it as written: \"{node.value}\""))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(vn for _, vn in reversed(node.value))
+    return diags
 
 
 def check_keys(path: str, values: dict[str, Value], known: tuple[str, ...], where: str,
@@ -393,4 +481,7 @@ def read_fields(path: str, values: dict[str, Value], fields: tuple[Field, ...], 
             out[f.name] = f.read(v)
         except Invalid as exc:
             diags.append(error(path, exc.line or v.line, exc.col or v.col, "frontmatter.value", exc.message, exc.hint))
+            continue
+        if f.text and v.node is not None:
+            diags += non_text_scalars(path, v)
     return out, diags

@@ -34,9 +34,15 @@ _SAME_LENGTH = str.maketrans({
 })
 _NEEDS_MAP = re.compile(r"  ")  # repeated spaces: the matcher sees one
 
-# spaCy's tokenizer is quadratic on long runs of one punctuation mark ("]]]]…", "!!!!…");
-# such a run holds no name, so the matcher sees spaces instead (same length, same offsets).
-_PUNCT_RUN = re.compile(r"([^\w\s])\1{15,}")
+# spaCy's tokenizer takes time quadratic in the length of a space-free chunk made of
+# affixes: runs of punctuation ("]]]]…", "!?!?…", "?.?.…") and repeated clitics or
+# colons ("'s's's…", "a:a:a:…"). Such runs hold no name, so the matcher sees spaces
+# instead (same length, same offsets): first any run of 16 or more punctuation marks,
+# then whatever space-free chunk is still longer than LONGEST_CHUNK characters (prose
+# has no such words; URLs and hashes hold no mention either).
+_PUNCT_RUN = re.compile("[^\\w\\s\ufffc]{16,}")
+LONGEST_CHUNK = 100
+_LONG_CHUNK = re.compile(r"\S{%d,}" % (LONGEST_CHUNK + 1))
 
 # A capitalised word next to a match that does NOT make the match part of a longer
 # name: honorifics and job titles ("President Vladimir Putin", "Treasury Secretary"),
@@ -180,8 +186,8 @@ class Matcher:
         """Every non-overlapping term match in ``text`` (a paragraph, list item or table
         cell), longest first among overlaps, in order, each with its verdict."""
         norm, index = normalise(text)
-        if _PUNCT_RUN.search(norm):
-            norm = _PUNCT_RUN.sub(lambda m: " " * len(m.group(0)), norm)
+        norm = _PUNCT_RUN.sub(_blank, norm)
+        norm = _LONG_CHUNK.sub(_blank, norm)
         stripped = norm.lstrip()
         lead = len(norm) - len(stripped)
         stripped = stripped.rstrip()
@@ -230,6 +236,10 @@ class Matcher:
         if end < len(doc) and doc[end - 1].whitespace_ and _extends_name(doc, end, before=False):
             return REJECT, False  # "Wagner Group" when only "Wagner" is a term
         return _in_context(doc, start, end, common), False
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
 
 
 def _longest_first(raw: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

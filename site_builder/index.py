@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from site_builder.errors import Diagnostic, error, info, warning
-from site_builder.model import ArticleHeader, Document, EntryHeader
+from site_builder.model import MAX_NAME_BYTES, ArticleHeader, Document, EntryHeader
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,37 @@ def build_index(documents: Iterable[Document], root: str, drafts: bool) -> tuple
         else:
             articles[h.slug] = h
     diags += check_terms(entries.values())
+    diags += check_tags(articles.values())
     return SiteIndex(root, articles, draft_articles, entries), diags
+
+
+def _tag_key(name: str) -> str:
+    """Two tags with the same key are one tag written two ways ("North Korea", "north-korea")."""
+    return " ".join(re.sub(r"[\s_-]+", " ", unicodedata.normalize("NFKC", name).casefold()).split())
+
+
+def check_tags(articles: Iterable[ArticleHeader]) -> list[Diagnostic]:
+    """Tags that would share one page without being the same tag (C++ and C both make
+    tags/c/) are errors naming both; so is a tag whose page name is too long."""
+    from site_builder.markdown import tag_slug
+
+    diags: list[Diagnostic] = []
+    first: dict[str, tuple[str, str, int, int]] = {}  # slug -> (tag key, where, line, col) of its first use
+    for a in sorted(articles, key=lambda a: a.path):
+        places = a.tag_places or ((1, 1),) * len(a.tags)
+        for name, (line, col) in zip(a.tags, places):
+            slug = tag_slug(name) or "tag"
+            if len(slug.encode("utf-8")) > MAX_NAME_BYTES:
+                diags.append(error(a.path, line, col, "tag.too-long",
+                                   f"the tag '{name[:40]}…' makes a page name of {len(slug.encode('utf-8'))} bytes; "
+                                   f"file systems allow {MAX_NAME_BYTES}", "shorten the tag"))
+                continue
+            seen = first.setdefault(slug, (_tag_key(name), f"'{name}' in {a.path}:{line}", line, col))
+            if seen[0] != _tag_key(name):
+                diags.append(error(a.path, line, col, "tag.clash",
+                                   f"the tag '{name}' and the tag {seen[1]} would share the page tags/{slug}/",
+                                   "write them the same way if they are one tag, or rename one (e.g. 'cpp' for 'C++')"))
+    return diags
 
 
 def check_terms(entries: Iterable[EntryHeader]) -> list[Diagnostic]:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # the matcher (and spaCy) is imported only where linking happ
 
 _ZERO_WIDTH = {"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"}
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_HTML_A_OPEN = re.compile(r"<a(?=[\s>/])", re.I)
+_HTML_A_CLOSE = re.compile(r"</a\s*>", re.I)
 
 
 class _Policy:
@@ -181,13 +183,15 @@ class _Layout:
             starts.append(pos)
             t = c.type
             seen = ""
-            if depth_link:
+            opens = t == "link_open" or (t == "html_inline" and _HTML_A_OPEN.match(c.content) is not None)
+            closes = t == "link_close" or (t == "html_inline" and _HTML_A_CLOSE.match(c.content) is not None)
+            if depth_link:  # inside a link (Markdown or, with allow_html, an author's <a>): never linked
                 piece = ""
                 seen = c.content if t in ("text", "code_inline") else ""
-                if t == "link_open":
-                    depth_link += 1
-                elif t == "link_close":
-                    depth_link -= 1
+                depth_link += 1 if opens else -1 if closes else 0
+            elif opens and t == "html_inline":
+                depth_link = 1
+                piece = BARRIER
             elif t == "text":
                 piece = seen = c.content
             elif t == "softbreak":

@@ -39,6 +39,17 @@ def slugify(text: str) -> str:
     return _NOT_SLUG.sub("-", text).strip("-")
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def tag_slug(name: str) -> str:
+    """A tag's URL slug: like ``slugify``, but letters and digits of every script stay
+    ("日本" keeps its own page instead of collapsing to a shared one)."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NOT_WORD.sub("-", unicodedata.normalize("NFC", text).casefold()).strip("-")
+
+
 def _heading_slug(text: str) -> str:
     return slugify(text) or "section"
 

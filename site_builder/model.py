@@ -15,6 +15,8 @@ from site_builder.errors import Diagnostic
 ARTICLE = "article"
 ENTRY = "entry"
 
+MAX_NAME_BYTES = 255  # the longest file or folder name most file systems allow (a slug becomes one)
+
 ENTRY_TYPES = ("ORG", "PERSON", "GPE", "EVENT", "LAW", "OTHER")
 TYPE_LABELS = {
     "ORG": "Organisations",
@@ -76,6 +78,7 @@ class ArticleHeader:
     draft: bool
     nolink: bool | tuple[str, ...]
     kind: str = ARTICLE
+    tag_places: tuple[tuple[int, int], ...] = ()  # (line, col) of each tag, for diagnostics
 
 
 @dataclass(frozen=True)

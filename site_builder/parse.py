@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from typing import Any
+
+import yaml
 
 from site_builder import frontmatter as fm
 from site_builder import markdown
@@ -11,6 +15,7 @@ from site_builder.config import SiteConfig
 from site_builder.errors import Diagnostic, error, warning
 from site_builder.model import (
     ARTICLE,
+    MAX_NAME_BYTES,
     ENTRY_TYPES,
     ArticleHeader,
     Document,
@@ -31,8 +36,8 @@ def _slug(v: fm.Value) -> str:
     return s
 
 
-def _tags(v: fm.Value) -> tuple[str, ...]:
-    return tuple(item.value for item in fm.as_string_list(v))
+def _tags(v: fm.Value) -> tuple[Located, ...]:
+    return fm.as_string_list(v)
 
 
 def _slugs(v: fm.Value) -> tuple[Located, ...]:
@@ -71,25 +76,32 @@ _TYPE_WORDS = {w: t for t, words in {
 
 
 ARTICLE_FIELDS = (
-    fm.Field("title", fm.as_string, required=True),
+    fm.Field("title", fm.as_string, required=True, text=True),
     fm.Field("date", fm.as_date, required=True),
-    fm.Field("summary", fm.as_string),
-    fm.Field("tags", _tags),
+    fm.Field("summary", fm.as_string, text=True),
+    fm.Field("tags", _tags, text=True),
     fm.Field("related", _slugs),
-    fm.Field("byline", fm.as_string),
-    fm.Field("source", fm.as_string),
-    fm.Field("image", lambda v: v),  # checked by _image, which needs the path
+    fm.Field("byline", fm.as_string, text=True),
+    fm.Field("source", fm.as_string, text=True),
+    fm.Field("image", lambda v: v, text=True),  # checked by _image, which needs the path
     fm.Field("slug", _slug),
     fm.Field("draft", fm.as_bool),
     fm.Field("nolink", _nolink),
 )
 
 ENTRY_FIELDS = (
-    fm.Field("title", fm.as_string, required=True),
-    fm.Field("aliases", fm.as_string_list),
-    fm.Field("summary", fm.as_string, required=True),
+    fm.Field("title", fm.as_string, required=True, text=True),
+    fm.Field("aliases", fm.as_string_list, text=True),
+    fm.Field("summary", fm.as_string, required=True, text=True),
     fm.Field("type", _entry_type),
 )
+
+# What `site-builder new` writes for the editor to replace: left as it is, it is reported
+# (a warning, an error under --strict), so a scaffold is never published by accident.
+PLACEHOLDER_SUMMARY = {"article": "One sentence that says what this article explains.",
+                       "term": "One sentence that says who or what this is."}
+PLACEHOLDER_BODY = {"article": "Write the article here. Glossary terms link themselves.",
+                    "term": "Explain the entry here."}
 
 
 def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
@@ -123,7 +135,8 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
             diags.append(error(path, line, col, "frontmatter.value", f"image '{key}' must be text",
                                f"quote it: {key}: \"…\""))
             continue
-        values[key] = fm.clean_text(str(raw))
+        node = _image_node(v, str(key))
+        values[key] = fm.clean_text(node.value if isinstance(node, yaml.ScalarNode) else str(raw))
     src = values.get("src", "")
     if not src:
         diags.append(error(path, v.line, v.col, "frontmatter.missing-key", "'image' has no 'src'",
@@ -139,6 +152,15 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
                              "describe what the picture shows for readers who cannot see it: alt: …"))
     line, col = positions.get("src", (v.line, v.col))
     return Image(src, values.get("alt", ""), values.get("caption", ""), values.get("credit", ""), line, col)
+
+
+def _image_node(v: fm.Value, key: str) -> Any:
+    """The YAML node of one image key (its text exactly as written: 1.10 stays 1.10)."""
+    if isinstance(v.node, yaml.MappingNode):
+        for knode, vnode in v.node.value:
+            if str(knode.value) == key:
+                return vnode
+    return v.node
 
 
 def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Diagnostic]]:
@@ -160,7 +182,7 @@ def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Dia
         col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1  # in characters, not bytes
         return None, [error(source.path, line, col, "file.encoding", "the file is not UTF-8 text",
                             "save it as UTF-8 (most editors offer this under 'Save with encoding')")]
-    return fm.normalise_text(text), []
+    return fm.read_text(source.path, text)
 
 
 def parse(source: SourceFile, config: SiteConfig) -> Document:
@@ -173,41 +195,86 @@ def parse(source: SourceFile, config: SiteConfig) -> Document:
         return Document(source, None, "", 1, tuple(diags))
     values, more = fm.load_mapping(source.path, parts.yaml_text, parts.yaml_line)
     diags += more
-    header = None
-    if values is not None:
-        if source.kind == ARTICLE:
-            header = _article_header(source, values, parts, diags)
-        else:
-            header = _entry_header(source, values, parts, diags)
+    # A document whose front-matter has errors still gets a header (what could be read,
+    # the file name for the rest), so its body is checked in the same run: an editor
+    # sees every mistake at once. Its errors fail the build, so it is never published.
+    make = _article_header if source.kind == ARTICLE else _entry_header
+    header = make(source, values, parts, diags)
+    if header is not None and _is_placeholder(parts.body, PLACEHOLDER_BODY):
+        diags.append(warning(source.path, parts.body_line + _leading_blank_lines(parts.body), 1,
+                             "content.placeholder", "the body is still the placeholder that 'site-builder new' wrote",
+                             "write the text, or delete the file"))
     return Document(source, header, parts.body, parts.body_line, tuple(diags))
+
+
+# A document with unreadable front-matter is treated as a draft when a line says so.
+_DRAFT_LINE = re.compile(r"^draft:\s*(?:true|yes|on)\s*(?:#.*)?$", re.M | re.I)
+STAND_IN_DATE = dt.date(1970, 1, 1)  # the date of an article whose date could not be read
+
+
+def _is_placeholder(text: str, placeholders: dict[str, str]) -> bool:
+    return " ".join(text.split()) in placeholders.values()
+
+
+def _leading_blank_lines(text: str) -> int:
+    return len(text) - len(text.lstrip("\n"))
+
+
+def _read_header_fields(source: SourceFile, values: dict[str, fm.Value] | None, parts: fm.Split,
+                        fields: tuple[fm.Field, ...], where: str, diags: list[Diagnostic]) -> dict[str, Any]:
+    """The checked front-matter values; for unreadable front-matter only the draft flag."""
+    if values is None:
+        return {"draft": bool(_DRAFT_LINE.search(parts.yaml_text))}
+    data, more = fm.read_fields(source.path, values, fields, where, 1)
+    diags += more
+    summary = values.get("summary")
+    if summary is not None and _is_placeholder(data.get("summary", ""), PLACEHOLDER_SUMMARY):
+        diags.append(warning(source.path, summary.line, summary.col, "content.placeholder",
+                             "the summary is still the placeholder that 'site-builder new' wrote",
+                             "write one sentence that says what this page is about"))
+    return data
+
+
+def _slug_too_long(path: str, slug: str, written: fm.Value | None, diags: list[Diagnostic]) -> bool:
+    """A slug names a folder of the output: longer than a file name may be, it is an error
+    (at the 'slug:' line when one is written, else at the file, whose name made it)."""
+    size = len(slug.encode("utf-8"))
+    if size <= MAX_NAME_BYTES:
+        return False
+    line, col = (written.line, written.col) if written is not None else (1, 1)
+    diags.append(error(path, line, col, "slug.too-long",
+                       f"the slug is {size} bytes long; a page's folder name may be at most {MAX_NAME_BYTES}",
+                       "write a shorter 'slug:'" if written is not None else
+                       "rename the file to something shorter, or add a shorter 'slug:'"))
+    return True
 
 
 def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _article_header(source: SourceFile, values: dict[str, fm.Value], parts: fm.Split,
+def _article_header(source: SourceFile, values: dict[str, fm.Value] | None, parts: fm.Split,
                     diags: list[Diagnostic]) -> ArticleHeader | None:
-    data, more = fm.read_fields(source.path, values, ARTICLE_FIELDS, "article front-matter", 1)
-    diags += more
-    image = _image(source.path, values["image"], diags) if "image" in values else None
-    if "summary" not in values:
+    data = _read_header_fields(source, values, parts, ARTICLE_FIELDS, "article front-matter", diags)
+    image = _image(source.path, values["image"], diags) if values and "image" in values else None
+    if values is not None and "summary" not in values:
         diags.append(warning(source.path, 1, 1, "frontmatter.missing-summary", "the article has no 'summary'",
                              "add one sentence as 'summary: …'; it shows on cards, in the feed and in search results"))
-    if "title" not in data or "date" not in data:
-        return None
     slug = data.get("slug") or markdown.slugify(_stem(source.path))
     if not slug:
         diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
                            "rename the file with letters or digits, or add 'slug: my-article'"))
         return None
+    if _slug_too_long(source.path, slug, (values or {}).get("slug"), diags):
+        return None
     return ArticleHeader(
         slug=slug,
         path=source.path,
-        title=data["title"],
-        date=data["date"],
+        title=data.get("title") or _stem(source.path),
+        date=data.get("date", STAND_IN_DATE),
         summary=data.get("summary", ""),
-        tags=data.get("tags", ()),
+        tags=tuple(t.value for t in data.get("tags", ())),
+        tag_places=tuple((t.line, t.col) for t in data.get("tags", ())),
         related=data.get("related", ()),
         byline=data.get("byline", ""),
         source=data.get("source", ""),
@@ -217,18 +284,19 @@ def _article_header(source: SourceFile, values: dict[str, fm.Value], parts: fm.S
     )
 
 
-def _entry_header(source: SourceFile, values: dict[str, fm.Value], parts: fm.Split,
+def _entry_header(source: SourceFile, values: dict[str, fm.Value] | None, parts: fm.Split,
                   diags: list[Diagnostic]) -> EntryHeader | None:
-    data, more = fm.read_fields(source.path, values, ENTRY_FIELDS, "glossary front-matter", 1)
-    diags += more
-    if "title" not in data or "summary" not in data:
-        return None
+    data = _read_header_fields(source, values, parts, ENTRY_FIELDS, "glossary front-matter", diags)
     slug = markdown.slugify(_stem(source.path))
     if not slug:
         diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
                            "rename the file with letters or digits"))
         return None
-    title_value = values["title"]
-    terms = (Located(data["title"], title_value.line, title_value.col),) + data.get("aliases", ())
-    return EntryHeader(slug=slug, path=source.path, title=data["title"], terms=terms,
-                       summary=data["summary"], type=data.get("type", "OTHER"))
+    if _slug_too_long(source.path, slug, None, diags):
+        return None
+    terms: tuple[Located, ...] = ()
+    if "title" in data:  # an unreadable title matches nothing (the stand-in title is the file name)
+        title_value = values["title"]  # type: ignore[index]
+        terms = (Located(data["title"], title_value.line, title_value.col),) + data.get("aliases", ())
+    return EntryHeader(slug=slug, path=source.path, title=data.get("title") or _stem(source.path), terms=terms,
+                       summary=data.get("summary", ""), type=data.get("type", "OTHER"))

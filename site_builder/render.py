@@ -11,17 +11,19 @@ import functools
 import hashlib
 import json
 import os
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
 from site_builder.config import SiteConfig
 from site_builder.errors import Diagnostic, error
 from site_builder.index import SiteIndex
 from site_builder.link import format_date
-from site_builder.markdown import slugify
+from site_builder.markdown import tag_slug
 from site_builder.model import (
     ENTRY_TYPES,
     TYPE_LABELS,
@@ -61,7 +63,13 @@ def theme_assets() -> dict[str, Asset]:
 
 
 def environment(site: str) -> jinja2.Environment:
-    """Built once per build (or per worker), never per page."""
+    """Built once per build (or per worker), never per page.
+
+    A site's templates are code from whoever can change the site (a pull request from a
+    stranger, in CI), so they run in Jinja's immutable sandbox: no attribute that starts
+    with an underscore (``cycler.__init__.__globals__`` is refused), no method that
+    changes a list or dict, ``range`` capped at 100,000 items. The theme needs nothing
+    more than that."""
     loaders: list[jinja2.BaseLoader] = []
     site_templates = os.path.join(site, "templates")
     if os.path.isdir(site_templates):
@@ -69,7 +77,7 @@ def environment(site: str) -> jinja2.Environment:
     theme = jinja2.FileSystemLoader(THEME_TEMPLATES)
     loaders.append(theme)
     loader = jinja2.ChoiceLoader([jinja2.PrefixLoader({"theme": theme}), *loaders])
-    env = jinja2.Environment(
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,
@@ -122,7 +130,7 @@ def _json_for_html(data: Any) -> Markup:
 
 @functools.lru_cache(maxsize=4096)
 def _tag_slug(name: str) -> str:
-    return slugify(name) or "tag"
+    return tag_slug(name) or "tag"
 
 
 class Assembler:
@@ -153,7 +161,7 @@ class Assembler:
 
     def tag(self, name: str) -> dict[str, str]:
         slug = _tag_slug(name)
-        return {"name": name, "slug": slug, "url": f"{self.root}tags/{slug}/"}
+        return {"name": name, "slug": slug, "url": f"{self.root}tags/{quote(slug)}/"}
 
     def article_card(self, a: ArticleHeader) -> dict[str, Any]:
         return {
@@ -372,11 +380,27 @@ def render_page(env: jinja2.Environment, template_name: str, context: dict[str, 
     except jinja2.TemplateNotFound as exc:
         return None, error(f"templates/{template_name}", 0, 0, "template.missing",
                            f"template '{exc.name}' was not found", "add it to templates/ or remove the reference")
+    except jinja2.sandbox.SecurityError as exc:
+        filename, line = _template_frame(exc)
+        return None, error(filename or f"templates/{template_name}", line, 1, "template.unsafe",
+                           f"template refused by the sandbox: {exc.message or exc}",
+                           "templates may read the values they are given, not Python internals "
+                           "(names starting with '_') or change lists and dicts (README: Safety)")
     except jinja2.TemplateError as exc:
         filename, line = _template_frame(exc)
         return None, error(filename or f"templates/{template_name}", line, 1, "template.render",
                            f"template failed: {exc.message or exc}",
                            "check the variable names this template uses (see the README's template context)")
+    except RecursionError as exc:
+        filename, line = _template_frame(exc)
+        return None, error(filename or f"templates/{template_name}", line, 1, "template.render",
+                           "template failed: it calls itself without end (a macro or include that recurses)",
+                           "give the recursion a condition that stops it")
+    except Exception as exc:  # noqa: BLE001 - a template's own mistake ({{ 1 // 0 }}), never a traceback
+        filename, line = _template_frame(exc)
+        return None, error(filename or f"templates/{template_name}", line, 1, "template.render",
+                           f"template failed: {type(exc).__name__}: {exc}",
+                           "fix the expression on this line")
 
 
 def _template_path(filename: str | None, name: str | None) -> str:

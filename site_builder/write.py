@@ -74,20 +74,68 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_out_dir(site: str, out: str) -> None:
-    """Refuse an output folder whose replacement would delete the site's sources."""
+# Every build leaves this file in its output folder: it is how a later build knows the
+# folder is its own to replace (see check_out_dir). Its bytes never change.
+MARKER = ".site-builder-output"
+MARKER_BYTES = (b'{"generator": "site-builder", "about": "this folder is the output of site-builder build; '
+                b'the next build replaces everything in it"}\n')
+_REPOSITORY_DIRS = (".git", ".hg", ".svn")
+
+
+def _is_or_inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_out_dir(site: str, out: str, force: bool = False) -> None:
+    """Refuse (UsageError, exit 2) an output folder whose replacement could delete what no
+    build made. Never allowed: ``/``, the home folder or a folder holding it, the site or a
+    folder holding it, ``content/`` or ``templates/`` or anything inside them, a repository
+    (or its metadata folder), a file. An existing folder is replaced only when it is empty,
+    holds an earlier build's MARKER, or is the site's own ``public/``; ``force`` allows any
+    other folder (but none of the first list)."""
     site_r = os.path.realpath(site)
     out_r = os.path.realpath(out)
-    protected = [site_r] + [os.path.join(site_r, d) for d in ("content", "templates")]
-    for p in protected:
-        if out_r == p or p.startswith(out_r.rstrip(os.sep) + os.sep):
-            raise UsageError(f"refusing to use '{out}' as the output folder: it is or contains {p}")
-        if out_r.startswith(p + os.sep) and p != site_r:
-            raise UsageError(f"refusing to use '{out}' as the output folder: it is inside {p}")
-    if out_r == os.path.realpath(os.path.expanduser("~")) or out_r == os.sep:
-        raise UsageError(f"refusing to use '{out}' as the output folder")
+    home = os.path.realpath(os.path.expanduser("~"))
+
+    def refuse(why: str, hint: str = "choose another --out") -> None:
+        raise UsageError(f"refusing to use '{out}' as the output folder: {why}; {hint}")
+
+    if out_r == os.sep:
+        refuse("it is the root of the file system")
+    if _is_or_inside(home, out_r):
+        refuse("it is or contains your home folder")
+    if _is_or_inside(site_r, out_r):
+        refuse(f"it is or contains the site {site_r}")
+    for sub in ("content", "templates"):
+        if _is_or_inside(out_r, os.path.join(site_r, sub)):
+            refuse(f"it is inside the site's {sub}/ folder")
+    parts = out_r.split(os.sep)
+    if any(d in parts for d in _REPOSITORY_DIRS) or any(os.path.lexists(os.path.join(out_r, d)) for d in _REPOSITORY_DIRS):
+        refuse("it is a version-control repository or part of one")
     if os.path.lexists(out) and not os.path.isdir(out):  # the swap would replace (delete) the file
-        raise UsageError(f"refusing to use '{out}' as the output folder: it is a file, not a folder")
+        refuse("it is a file, not a folder")
+    if not os.path.isdir(out) or force or os.path.isfile(os.path.join(out, MARKER)) \
+            or out_r == os.path.join(site_r, "public"):
+        return
+    with os.scandir(out) as entries:
+        if next(entries, None) is None:
+            return
+    refuse("it is not empty and no earlier build made it (it has no .site-builder-output file)",
+           "choose an empty or new folder, or pass --force if everything in it may be deleted")
+
+
+class WriteFailed(Exception):
+    """The output could not be written (disk full, no permission). Nothing was changed:
+    the previous output is intact and no temporary file is left."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def describe_os_error(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower() if exc.errno else str(exc)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -127,20 +175,20 @@ def _same(path: str, data: bytes) -> bool:
         return False
 
 
-def _put(data: bytes | Spooled, target: str) -> None:
-    """Write ``data`` at ``target`` atomically (a spooled file is moved there)."""
+def _stage(data: bytes | Spooled, target: str) -> str:
+    """Put ``data`` in a temporary file beside ``target`` (a spooled file is already on this
+    file system) and return that file's path; it is renamed over ``target`` later."""
     if isinstance(data, Spooled):
-        os.replace(data.path, target)
-        return
+        return data.path
     tmp = os.path.join(os.path.dirname(target), _TMP.format(name=os.path.basename(target), pid=os.getpid()))
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return tmp
 
 
 # At most this many changed or removed files (or one in IN_PLACE_SHARE of the tree, if
@@ -183,14 +231,25 @@ def _fits_in_place(out: str, changed: list[str]) -> bool:
 
 def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existing: set[str] | None = None
                ) -> WriteStats:
-    """Make ``out`` hold exactly ``files`` (relative path -> bytes). ``existing``: the files
-    ``out`` holds, if the caller listed them already."""
+    """Make ``out`` hold exactly ``files`` (relative path -> bytes), and nothing else.
+    ``existing``: the files ``out`` holds, if the caller listed them already. An OSError
+    (disk full, no permission) becomes WriteFailed, with the output as it was before."""
     out = os.path.abspath(out)
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    clean_leftovers(out)
     for rel in files:
         _check_rel(rel)
+    try:
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        clean_leftovers(out)
+        return _write_tree(out, files, existing)
+    except OSError as exc:
+        where = exc.filename if isinstance(exc.filename, str) else out
+        staging = os.path.join(os.path.dirname(out), _STAGING.format(name=os.path.basename(out), pid=os.getpid()))
+        if _is_or_inside(where, staging):
+            where = out + where[len(staging):]
+        raise WriteFailed(where, f"could not write: {describe_os_error(exc)}") from None
+
+
+def _write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existing: set[str] | None) -> WriteStats:
     same: set[str] = set()
     removed: list[str] = []
     if os.path.isdir(out):
@@ -213,10 +272,26 @@ def write_tree(out: str, files: Mapping[str, bytes | Previous | Spooled], existi
 
 def _update_in_place(out: str, files: Mapping[str, bytes | Previous | Spooled], changed: list[str],
                      removed: list[str]) -> WriteStats:
-    for rel in changed:
-        target = os.path.join(out, *rel.split("/"))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        _put(files[rel], target)  # type: ignore[arg-type]
+    """Two phases: every changed file is first written beside its target; only when all
+    of them are written (the disk did not fill) are they renamed into place."""
+    staged: list[tuple[str, str]] = []  # (temporary or spooled file, target)
+    made: list[str] = []  # folders this update created, to remove again if it fails
+    try:
+        for rel in changed:
+            target = os.path.join(out, *rel.split("/"))
+            _make_folders(os.path.dirname(target), made)
+            staged.append((_stage(files[rel], target), target))  # type: ignore[arg-type]
+    except BaseException:
+        for (tmp, _), rel in zip(staged, changed):
+            if not isinstance(files[rel], Spooled):  # spooled pages go with the spool folder
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
     folders = set()
     for rel in removed:
         path = os.path.join(out, *rel.split("/"))
@@ -236,6 +311,17 @@ def _update_in_place(out: str, files: Mapping[str, bytes | Previous | Spooled], 
         st = os.stat(os.path.join(out, *rel.split("/")))
         manifest[rel] = (_digest(data), st.st_size, st.st_mtime_ns)
     return WriteStats(len(changed), len(files) - len(changed), len(removed), manifest)
+
+
+def _make_folders(folder: str, made: list[str]) -> None:
+    """``os.makedirs``, remembering (outermost first) the folders it created."""
+    missing = []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for f in reversed(missing):
+        os.mkdir(f)
+        made.append(f)
 
 
 def _digest(data: bytes | Previous | Spooled) -> str:

@@ -73,7 +73,12 @@ def test_new_scaffolds_valid_files_whatever_the_title(site: Path, kind: str) -> 
     proc = run_cli("check", "--site", str(site), "--drafts")
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 0, proc.stderr
-    assert " error[" not in proc.stderr and " warning[" not in proc.stderr, proc.stderr
+    assert " error[" not in proc.stderr, proc.stderr
+    # the only warnings: the scaffold's placeholder summary and body, one each per file
+    warnings = [line for line in proc.stderr.splitlines() if " warning[" in line]
+    assert warnings and all("warning[content.placeholder]" in w for w in warnings), proc.stderr
+    assert len(warnings) == 2 * len(made), proc.stderr
+    assert run_cli("check", "--site", str(site), "--drafts", "--strict").returncode == 1  # never published by accident
     if kind == "article":
         assert run_cli("check", "--site", str(site)).returncode == 0  # drafts left out is fine too
 

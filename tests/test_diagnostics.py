@@ -21,6 +21,7 @@ import pytest
 
 from regen_golden import EXPECTED_TXT, SITES_INVALID, check_args, copy_site, run_check, site_folders
 from site_builder.build import build
+from site_builder.write import MARKER, MARKER_BYTES
 
 CASES = site_folders(SITES_INVALID)
 LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|info)"
@@ -74,6 +75,7 @@ def test_build_fails_the_same_way_and_keeps_output(case: Path, tmp_path: Path) -
     out = tmp_path / "out"
     out.mkdir()
     (out / "index.html").write_bytes(b"previous build\n")
+    (out / MARKER).write_bytes(MARKER_BYTES)  # an earlier build's output, which a build may replace
     args = check_args(case)
     result, stats = build(str(site), str(out), strict="--strict" in args, drafts="--drafts" in args)
     assert not result.ok and stats is None
@@ -81,7 +83,7 @@ def test_build_fails_the_same_way_and_keeps_output(case: Path, tmp_path: Path) -
     expected = (case / EXPECTED_TXT).read_text(encoding="utf-8").rsplit("check failed:", 1)[0].rstrip("\n")
     assert shown == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "site"], "no staging folder is left behind"
-    assert [p.name for p in out.iterdir()] == ["index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "index.html"]
     assert (out / "index.html").read_bytes() == b"previous build\n"
 
 
