@@ -4,7 +4,7 @@
 changed, and holds the built site in memory: nothing is ever written to ``public/``
 and no request can see a half-written tree. The pieces, top to bottom:
 
-- a watcher (livereload's, told about changes by inotify on Linux, polling elsewhere)
+- ``watch.SiteWatcher`` (watchfiles: file-system events, polling where there are none)
   reports changed paths under ``content/``, ``templates/``, ``site.yaml`` and the
   built-in theme;
 - ``Preview.notice`` debounces a burst of changes into one rebuild, run in a worker
@@ -19,14 +19,11 @@ and no request can see a half-written tree. The pieces, top to bottom:
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import html
 import ipaddress
 import os
 import re
 import signal
-import struct
 import sys
 import threading
 import time
@@ -34,23 +31,20 @@ import traceback
 import webbrowser
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, TextIO
-from urllib.parse import quote, unquote_to_bytes
+from typing import Iterable, Mapping, TextIO
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
-from livereload.watcher import Watcher
 from tornado import httpserver, netutil, web
-from tornado.ioloop import IOLoop, PeriodicCallback
 
 from site_builder.build import Builder, BuildResult
-from site_builder.discover import is_temp_file
 from site_builder.errors import Diagnostic, UsageError, summary
-from site_builder.render import THEME
+from site_builder.watch import SiteWatcher
 
 DEBOUNCE = 0.05  # seconds of quiet after a change before rebuilding: one rebuild per burst of saves
-SETTLE = 0.01  # the quiet spell when the last change completed a write (a close, rename or delete)
+SETTLE = 0.005  # the quiet spell after a complete write: with the watcher's own quiet step before it
+#                 (watch.STEP, 5 ms), 10 ms in all, as with the inotify reader this replaced
 MAX_DEBOUNCE = 0.5  # a steady stream of changes still rebuilds this often
-POLL_INTERVAL = 0.2  # the polling watcher's period, where inotify is not available
 REQUEST_WAIT = 300.0  # a request waits at most this long for the build in progress
 MAX_PATH = 2048  # longer request paths get 414
 MAX_LISTED = 100  # diagnostics shown in the page; the terminal has them all
@@ -158,6 +152,13 @@ def inject(page: bytes, fragment: bytes) -> bytes:
     if at < 0:
         return page + fragment
     return page[:at] + fragment + page[at:]
+
+
+def is_page(raw_path: str) -> bool:
+    """Whether a request path names a page (a folder, an ``.html`` file or a name without an
+    extension, which redirects to its folder) rather than an asset."""
+    last = raw_path.rsplit("/", 1)[-1].lower()
+    return "." not in last or last.endswith((".html", ".htm"))
 
 
 def respond(snapshot: Snapshot, raw_path: str, script: bytes = b"") -> Response:
@@ -272,170 +273,6 @@ def error_page(site: str, diagnostics: tuple[Diagnostic, ...]) -> bytes:
             + overlay_html(site, diagnostics, False) + b"</body></html>\n")
 
 
-# -- the watcher ---------------------------------------------------------------------------
-
-_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
-_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
-_IN_DELETE_SELF, _IN_MOVE_SELF = 0x400, 0x800
-_IN_Q_OVERFLOW, _IN_IGNORED, _IN_ISDIR = 0x4000, 0x8000, 0x40000000
-_IN_MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
-            | _IN_DELETE_SELF | _IN_MOVE_SELF)
-_EVENT = struct.Struct("iIII")
-
-
-class _Inotify:
-    """Linux inotify through libc: a file descriptor the IOLoop watches."""
-
-    def __init__(self) -> None:
-        if not sys.platform.startswith("linux"):
-            raise OSError("inotify is Linux only")
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        self._add = libc.inotify_add_watch
-        self._add.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
-        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
-
-    def add(self, path: str, mask: int = _IN_MASK) -> int:
-        wd = self._add(self.fd, os.fsencode(path), mask)
-        if wd < 0:
-            raise OSError(ctypes.get_errno(), f"cannot watch {path}")
-        return wd
-
-    def read(self) -> list[tuple[int, int, str]]:
-        events = []
-        while True:
-            try:
-                buf = os.read(self.fd, 64 * 1024)
-            except BlockingIOError:
-                return events
-            off = 0
-            while off + _EVENT.size <= len(buf):
-                wd, mask, _cookie, length = _EVENT.unpack_from(buf, off)
-                name = buf[off + _EVENT.size: off + _EVENT.size + length].split(b"\0", 1)[0]
-                events.append((wd, mask, os.fsdecode(name)))
-                off += _EVENT.size + length
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-class SiteWatcher(Watcher):
-    """livereload's watcher over the site's sources, reporting every changed path.
-
-    ``start(callback)`` uses inotify where it can (changes arrive within a millisecond)
-    and returns False otherwise; then the caller polls ``examine()`` like livereload does.
-    """
-
-    def __init__(self, site: str, theme: str = THEME) -> None:
-        super().__init__()
-        self.site = os.path.abspath(site)
-        self.theme = theme
-        self.roots = [os.path.join(self.site, "content"), os.path.join(self.site, "templates"), theme]
-        for root in self.roots:
-            self.watch(root, ignore=self._ignored)
-        self.watch(os.path.join(self.site, "site.yaml"))
-        self._inotify: _Inotify | None = None
-        self._dirs: dict[int, str] = {}
-        self._callback: Callable[[list[str], list[str], bool], None] | None = None
-        self._created: dict[str, float] = {}
-
-    @staticmethod
-    def _ignored(path: str) -> bool:
-        return is_temp_file(os.path.basename(path))
-
-    def label(self, path: str) -> str:
-        """A changed path as the terminal shows it: site-relative, or theme/… for the theme."""
-        for root, prefix in ((self.site, ""), (self.theme, "theme/")):
-            if path == root or path.startswith(root + os.sep):
-                return prefix + os.path.relpath(path, root).replace(os.sep, "/")
-        return path
-
-    # inotify
-
-    def start(self, callback: Callable[[list[str], list[str], bool], None]) -> bool:  # type: ignore[override]
-        """Call ``callback(changed, transient, complete)`` with absolute paths on every batch of
-        changes; False when inotify is unavailable. ``transient`` paths were created and removed
-        again; ``complete`` is False when the last change was a write still in progress."""
-        try:
-            self._inotify = _Inotify()
-            self._callback = callback
-            self._dirs[self._inotify.add(self.site)] = self.site
-            for root in self.roots:
-                self._add_tree(root)
-        except OSError:
-            if self._inotify is not None:
-                self._inotify.close()
-            self._inotify = None
-            return False
-        IOLoop.current().add_handler(self._inotify.fd, self._on_events, IOLoop.READ)
-        return True
-
-    def stop(self) -> None:
-        if self._inotify is not None:
-            IOLoop.current().remove_handler(self._inotify.fd)
-            self._inotify.close()
-            self._inotify = None
-
-    def _add_tree(self, root: str) -> None:
-        if not os.path.isdir(root):
-            return
-        seen = set()
-        assert self._inotify is not None
-        for dirpath, dirnames, _ in os.walk(root, followlinks=True):
-            real = os.path.realpath(dirpath)
-            if real in seen:
-                dirnames[:] = []
-                continue
-            seen.add(real)
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            try:
-                self._dirs[self._inotify.add(dirpath)] = dirpath
-            except OSError:
-                dirnames[:] = []
-
-    def _on_events(self, fd: int, events: int) -> None:
-        assert self._inotify is not None and self._callback is not None
-        changed: list[str] = []
-        transient: list[str] = []  # made and gone again within seconds: an editor's or sed's temporary
-        now = time.monotonic()
-        complete = True
-        for wd, mask, name in self._inotify.read():
-            if mask & _IN_Q_OVERFLOW:  # events were lost: watch any new folder, rebuild anyway
-                for root in self.roots:
-                    self._add_tree(root)
-                changed.append(os.path.join(self.site, "content"))
-                continue
-            if mask & _IN_IGNORED:
-                self._dirs.pop(wd, None)
-                continue
-            folder = self._dirs.get(wd)
-            if folder is None:
-                continue
-            path = os.path.join(folder, name) if name else folder
-            if folder == self.site and name:  # the site folder itself: only these names matter
-                if name not in ("site.yaml", "content", "templates"):
-                    continue
-            elif name and self._ignored(path):
-                continue
-            if mask & _IN_ISDIR and mask & (_IN_CREATE | _IN_MOVED_TO):
-                self._add_tree(path)
-            complete = not (mask & (_IN_MODIFY | _IN_CREATE)) or bool(mask & _IN_ISDIR)
-            if mask & _IN_CREATE:
-                if len(self._created) > 1000:
-                    self._created.clear()
-                self._created[path] = now
-            elif mask & (_IN_MOVED_FROM | _IN_DELETE) and now - self._created.pop(path, -60.0) < 5.0:
-                transient.append(path)
-                changed = [p for p in changed if p != path]
-                continue
-            if path not in changed:
-                changed.append(path)
-        if changed or transient:
-            self.filepath = (changed or transient)[-1]
-            self._callback(changed, transient, complete)
-
-
 # -- the preview ---------------------------------------------------------------------------
 
 
@@ -479,6 +316,7 @@ class Preview:
         self._building = False
         self._printed: tuple[Diagnostic, ...] | None = None
         self._good: Mapping[str, bytes] | None = None  # the worker's copy of the last good tree
+        self.watcher: SiteWatcher | None = None  # set when a watcher feeds notice()
 
     def _new_builder(self) -> Builder:
         # cache=True only *reads* the on-disk cache a `site-builder build` left (a warm first
@@ -531,8 +369,13 @@ class Preview:
             else:
                 self._idle.set()
 
-    async def settled(self, timeout: float = REQUEST_WAIT) -> None:
-        """Wait until the snapshot reflects every change seen so far (bounded)."""
+    async def settled(self, timeout: float = REQUEST_WAIT, just_made: bool = False) -> None:
+        """Wait until the snapshot reflects every change seen so far (bounded). ``just_made``:
+        first wait until the watcher has handed over any change made before now, too (a few of
+        its steps, ~10 ms): pages ask for it, so a page fetched right after a save shows the
+        save; their assets, fetched after the page, need not wait again."""
+        if just_made and self.watcher is not None:
+            await self.watcher.caught_up()
         if not self._idle.is_set():
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout)
@@ -631,8 +474,6 @@ def _names(changed: list[str], limit: int = 3) -> str:
 
 
 def _port_of(base_url: str) -> int:
-    from urllib.parse import urlsplit
-
     return urlsplit(base_url).port or 80
 
 
@@ -652,7 +493,7 @@ class SiteHandler(web.RequestHandler):
         await self._respond(False)
 
     async def _respond(self, include_body: bool) -> None:
-        await self.preview.settled()
+        await self.preview.settled(just_made=is_page(self.request.path))
         r = respond(self.preview.snapshot, self.request.path, self.preview.script)
         self.set_status(r.status)
         self.set_header("Content-Type", r.content_type)
@@ -697,25 +538,15 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _watch(watcher: SiteWatcher, preview: Preview) -> PeriodicCallback | None:
-    """Feed the watcher's changes to the preview: inotify, or livereload-style polling."""
+def _watch(watcher: SiteWatcher, preview: Preview) -> None:
+    """Feed the watcher's changes to the preview, and let requests wait for the watcher."""
     def on_change(changed: list[str], transient: list[str], complete: bool) -> None:
         preview.notice([watcher.label(p) for p in changed], [watcher.label(p) for p in transient], complete)
 
     LiveReloadHandler.watcher = watcher
     LiveReloadHandler.live_css = False
-    if watcher.start(on_change):
-        return None
-
-    def poll() -> None:
-        path, _ = watcher.examine()
-        if path:
-            preview.notice([watcher.label(path)], complete=True)
-
-    watcher.examine()  # the first look records what is there
-    poller = PeriodicCallback(poll, POLL_INTERVAL * 1000)
-    poller.start()
-    return poller
+    watcher.start(on_change)
+    preview.watcher = watcher
 
 
 async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
@@ -745,8 +576,8 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
         preview = Preview(site, url, drafts=drafts, out=out, err=err)
         server = httpserver.HTTPServer(application(preview))
         server.add_sockets(sockets)
-        watcher = SiteWatcher(site)
-        poller = _watch(watcher, preview)
+        watcher = SiteWatcher(site, note=lambda message: print(f"note: {message}", file=err, flush=True))
+        _watch(watcher, preview)
         print(f"serving {preview.site} at {url} (Ctrl+C stops; nothing is written to public/)", file=out, flush=True)
         preview.start()
         if open_browser:
@@ -757,8 +588,6 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
         try:
             await stop.wait()
         finally:
-            if poller is not None:
-                poller.stop()
             watcher.stop()
             server.stop()
             preview.close()
