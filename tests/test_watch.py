@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 from watchfiles import Change
 
+from site_builder.build import Builder
+from site_builder.discover import is_temp_file
 from site_builder.watch import REWRITE, TRANSIENT, SiteWatcher
 from test_serve import ServerProcess, make_site, wait_for
 
 MODES = [pytest.param(False, id="events"), pytest.param(True, id="polling")]
-EDITOR_FILES = [".#a.md", "a.md~", ".a.md.swp", "#a.md#", ".DS_Store", "a.md.tmp"]
+EDITOR_FILES = [".#a.md", "a.md~", ".a.md.swp", "#a.md#", "4913", "5036", ".DS_Store", "Thumbs.db", "a.md.tmp"]
 
 
 def in_a_thread(coro):
@@ -150,11 +152,14 @@ def test_editor_files_and_hidden_folders_are_not_reported(tmp_path, polling):
             (folder / ".git" / "index").write_text("x")
             (folder / "backup~").mkdir()
             (folder / "backup~" / "old.md").write_text("x")
-            for name in EDITOR_FILES:
-                (folder / name).unlink()
             (folder / "real.md").write_text("x", encoding="utf-8")
             seen = await w.until("content/articles/real.md", "the real file")
             assert [p for p in seen if p != "content/articles/real.md"] == []
+            for name in EDITOR_FILES:
+                (folder / name).unlink()
+            (folder / "second.md").write_text("x", encoding="utf-8")
+            seen = await w.until("content/articles/second.md", "the second real file")
+            assert [p for p in seen if not p.endswith(("/real.md", "/second.md"))] == [], "removals too"
 
     in_a_thread(scenario())
 
@@ -222,6 +227,21 @@ def test_sort_names_changes_temporaries_and_writes_in_progress(tmp_path):
     # folders are never "being written"
     watcher.sort({(Change.modified, folder)}, 120.0)
     assert watcher.sort({(Change.modified, folder)}, 120.0 + REWRITE / 2) == ([folder], [], True)
+
+
+def test_editor_files_are_neither_discovered_nor_copied(tmp_path):
+    for name in EDITOR_FILES:
+        assert is_temp_file(name), name
+    for name in ("4914", "2024", "a.md", "thumbs.md", "DS_Store", "index.html", "4913.md"):
+        assert not is_temp_file(name), name
+    site = make_site(tmp_path / "site")
+    images = site / "content" / "images"
+    for name in EDITOR_FILES:
+        (images / name).write_text("temporary", encoding="utf-8")
+    result = Builder(str(site)).run()
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "images/dot.svg" in result.files
+    assert [k for k in result.files if k.startswith("images/")] == ["images/dot.svg"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
