@@ -13,7 +13,9 @@ and no request can see a half-written tree. The pieces, top to bottom:
   gets a one-line summary (and the diagnostics), and livereload's websocket handler
   tells the browsers to reload;
 - ``respond`` maps a raw URL path onto the snapshot: only keys of the in-memory tree
-  are ever served, and a failed build shows its diagnostics over the last good page.
+  are ever served, and a failed build shows its diagnostics over the last good page;
+- ``HostRule`` answers only requests whose ``Host`` names this server (DNS rebinding sends
+  another name), and ``ReloadSocket`` takes websockets only from the server's own pages.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import ipaddress
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -35,7 +38,7 @@ from typing import Iterable, Mapping, TextIO
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
-from tornado import httpserver, netutil, web
+from tornado import httpserver, httputil, netutil, routing, web
 
 from site_builder.build import Builder, BuildResult
 from site_builder.errors import Diagnostic, UsageError, summary
@@ -477,6 +480,89 @@ def _port_of(base_url: str) -> int:
     return urlsplit(base_url).port or 80
 
 
+# -- who may ask: the Host header -----------------------------------------------------------
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+EVERY_INTERFACE = ("", "0.0.0.0", "::")
+_PORT = re.compile(r":[0-9]{1,5}")
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """A ``Host`` value as (lower-case name, or an IP address in its canonical spelling without
+    brackets; the port or None), or None when it is malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, bracket, rest = value[1:].partition("]")
+        if not bracket:
+            return None
+    else:
+        name, colon, port = value.partition(":")
+        rest = colon + port
+    if rest and not _PORT.fullmatch(rest):
+        return None
+    port_number = int(rest[1:]) if rest else None
+    if port_number is not None and port_number > 65535:
+        return None
+    name = name[:-1] if name.endswith(".") else name
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        if value.startswith("[") or not name:
+            return None
+        return name, port_number
+    if value.startswith("[") != (address.version == 6):
+        return None
+    return str(address), port_number
+
+
+@dataclass(frozen=True)
+class HostRule:
+    """The ``Host`` values the server answers. DNS rebinding points a name the attacker owns
+    at this machine, and the browser then sends that name; so only names of the address the
+    server is bound to are answered: ``localhost``, ``127.0.0.1``, ``[::1]`` and the
+    ``--host`` given. Bound to every interface (``0.0.0.0``, ``::``), also any IP address
+    (a browser sends an address only when it connected to that address) and the machine's
+    host name (as ``hostname``, its first label and ``<label>.local``). A port, when given,
+    must be the bound one. A request with no ``Host`` at all (HTTP/1.0 tools) is answered:
+    browsers always send one."""
+
+    names: frozenset[str]
+    port: int
+    any_address: bool = False
+
+    @classmethod
+    def bound_to(cls, host: str, port: int) -> HostRule:
+        names = set(LOOPBACK_NAMES)
+        if host in EVERY_INTERFACE:
+            machine = socket.gethostname().lower().rstrip(".")
+            label = machine.split(".", 1)[0]
+            names.update(n for n in (machine, label, label + ".local") if n)
+            return cls(frozenset(names), port, True)
+        given = split_host(f"[{host}]" if ":" in host else host)
+        if given is not None:
+            names.add(given[0])
+        return cls(frozenset(names), port)
+
+    def allows(self, value: str | None) -> bool:
+        if value is None:
+            return True
+        parsed = split_host(value)
+        if parsed is None:
+            return False
+        name, port = parsed
+        if port is not None and port != self.port:
+            return False
+        if name in self.names:
+            return True
+        if not self.any_address:
+            return False
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+
 # -- HTTP ----------------------------------------------------------------------------------
 
 
@@ -515,12 +601,54 @@ def _log_request(handler: web.RequestHandler) -> None:
         print(f"{handler.get_status()} {handler.request.method} {handler.request.uri}", file=sys.stderr)
 
 
-def application(preview: Preview) -> web.Application:
-    return web.Application([
-        (r"/livereload", LiveReloadHandler),
+class ReloadSocket(LiveReloadHandler):
+    """livereload's websocket, for this server's own pages only (livereload accepts any
+    ``Origin``). Tornado lets through what the browser marks same-origin (``Sec-Fetch-Site``)
+    and an ``Origin`` whose host and port are the request's ``Host``; it asks ``check_origin``
+    about everything else, which is refused unless it is ``http://`` and that same ``Host``.
+    A client that sends no ``Origin`` is let in: browsers always send one, so it is not a
+    page of another site."""
+
+    def check_origin(self, origin: str) -> bool:
+        parts = urlsplit(origin)
+        return parts.scheme == "http" and parts.netloc.lower() == (self.request.headers.get("Host") or "").lower()
+
+
+class RefusedHost(web.RequestHandler):
+    """Any request whose ``Host`` does not name this server, on any path: 421 and where to go
+    instead (the address the terminal shows, never the machine's names: the page that asked
+    may be the attacker's)."""
+
+    def initialize(self, url: str) -> None:  # type: ignore[override]
+        self.url = url
+
+    def prepare(self) -> None:
+        self.set_status(421)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(f"421: the Host header does not name this server; open {self.url}\n")
+
+
+class _HostMatches(routing.Matcher):
+    def __init__(self, hosts: HostRule) -> None:
+        self.hosts = hosts
+
+    def match(self, request: httputil.HTTPServerRequest) -> dict | None:
+        return {} if self.hosts.allows(request.headers.get("Host")) else None
+
+
+def application(preview: Preview, hosts: HostRule) -> web.Application:
+    """Every route sits behind the Host check: another name gets ``RefusedHost`` on any path.
+    ``preview.base_url`` is the address the refusal points to."""
+    routes = [
+        (r"/livereload", ReloadSocket),
         (SCRIPT_PATH, LiveReloadJSHandler),
         (r"/.*", SiteHandler, {"preview": preview}),
-    ], log_function=_log_request, compress_response=False)
+    ]
+    return web.Application([routing.Rule(_HostMatches(hosts), routes),
+                            routing.Rule(routing.AnyMatches(), RefusedHost, {"url": preview.base_url})],
+                           log_function=_log_request, compress_response=False)
 
 
 def _is_loopback(host: str) -> bool:
@@ -569,12 +697,13 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
             sockets = netutil.bind_sockets(port, address=host)
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
-        url = f"http://{_url_host(host)}:{sockets[0].getsockname()[1]}/"
+        bound = sockets[0].getsockname()[1]
+        url = f"http://{_url_host(host)}:{bound}/"
         if not _is_loopback(host):
             print(f"warning: listening on {host}: anyone who can reach this machine can read the preview; "
                   "use --host 127.0.0.1 to keep it local", file=err, flush=True)
         preview = Preview(site, url, drafts=drafts, out=out, err=err)
-        server = httpserver.HTTPServer(application(preview))
+        server = httpserver.HTTPServer(application(preview, HostRule.bound_to(host, bound)))
         server.add_sockets(sockets)
         watcher = SiteWatcher(site, note=lambda message: print(f"note: {message}", file=err, flush=True))
         _watch(watcher, preview)
