@@ -693,6 +693,8 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
         except (RuntimeError, ValueError):  # not the main thread, or Windows (its "not implemented" is a RuntimeError)
             pass
     try:
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port {port} is out of range: a port is a number from 0 to 65535")
         try:
             sockets = netutil.bind_sockets(port, address=host)
         except (OSError, ValueError) as exc:

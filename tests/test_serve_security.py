@@ -1,4 +1,4 @@
-"""Who the dev server answers: the Host header and the live-reload websocket's Origin.
+"""Who the dev server answers: the Host header, the live-reload websocket's Origin, the port.
 
 A DNS-rebinding page on a name the attacker owns reaches the server with ``Host`` set to
 that name; a page of another site opens websockets with its own ``Origin``. Both are refused.
@@ -11,12 +11,16 @@ import asyncio
 import http.client
 import json
 import socket
+import subprocess
+import sys
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from site_builder.serve import HostRule, split_host
+from conftest import ROOT
+from site_builder.errors import UsageError
+from site_builder.serve import HostRule, run, split_host
 from test_serve import ServerProcess, make_site
 
 PATHS = ["/", "/livereload.js", "/articles/arms-for-food/", "/no-such-page/", "/livereload"]
@@ -223,3 +227,23 @@ def test_websocket_on_a_rebound_name_is_refused(server):
     """A rebinding page's own origin matches its Host; the Host check refuses it."""
     port = server.port
     assert run_async(refused(port, f"http://attacker.example:{port}", host=f"attacker.example:{port}")) == 421
+
+
+# -- the port --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "-70000", "eighty"])
+def test_a_port_out_of_range_is_a_usage_error(tmp_path, port):
+    site = make_site(tmp_path / "site")
+    r = subprocess.run([sys.executable, "-m", "site_builder", "serve", "--site", str(site), f"--port={port}"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("site-builder: error: argument --port: ") and ("0 to 65535" in last or "not a port" in last)
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_run_refuses_a_port_out_of_range(tmp_path):
+    site = make_site(tmp_path / "site")
+    with pytest.raises(UsageError, match="0 to 65535"):
+        run_async(run(str(site), port=99999))
