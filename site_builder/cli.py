@@ -24,6 +24,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range: a port is a number from 0 to 65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="site-builder", description="Build annotated explainer sites from Markdown.")
     p.add_argument("--version", action="version", version=f"site-builder {__version__}")
@@ -63,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="live-reload preview with incremental rebuilds")
     s.add_argument("--site", default=".")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_port, default=8000, help="0 picks a free port (default: 8000)")
     s.add_argument("--drafts", action="store_true")
     s.add_argument("--open", action="store_true", help="open the site in a browser")
 

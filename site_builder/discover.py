@@ -14,12 +14,19 @@ CONTENT = "content"
 ARTICLES = "content/articles"
 GLOSSARY = "content/glossary"
 
-# Editor leftovers: Emacs lock and autosave files, backups, Vim swap files, hidden files.
-_TEMP_RE = re.compile(r"^(\.#.*|#.*#|.*~|\..*\.sw[a-p]|\.~lock\..*#|.*\.tmp)$")
+# Editor leftovers: Emacs lock and autosave files, backups, Vim swap files, hidden files
+# (macOS's .DS_Store among them), and Windows Explorer's thumbnail cache.
+_TEMP_RE = re.compile(r"^(\.#.*|#.*#|.*~|\..*\.sw[a-p]|\.~lock\..*#|.*\.tmp|thumbs\.db)$", re.IGNORECASE)
+
+
+def _vim_write_test(name: str) -> bool:
+    """Vim checks that it may write a folder by creating and removing a file named 4913,
+    or 4913 + 123·k when that name is taken."""
+    return name.isascii() and name.isdigit() and int(name) >= 4913 and (int(name) - 4913) % 123 == 0
 
 
 def is_temp_file(name: str) -> bool:
-    return bool(_TEMP_RE.match(name)) or name.startswith(".")
+    return bool(_TEMP_RE.match(name)) or name.startswith(".") or _vim_write_test(name)
 
 
 @dataclass(frozen=True)

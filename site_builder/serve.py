@@ -4,7 +4,7 @@
 changed, and holds the built site in memory: nothing is ever written to ``public/``
 and no request can see a half-written tree. The pieces, top to bottom:
 
-- a watcher (livereload's, told about changes by inotify on Linux, polling elsewhere)
+- ``watch.SiteWatcher`` (watchfiles: file-system events, polling where there are none)
   reports changed paths under ``content/``, ``templates/``, ``site.yaml`` and the
   built-in theme;
 - ``Preview.notice`` debounces a burst of changes into one rebuild, run in a worker
@@ -13,20 +13,20 @@ and no request can see a half-written tree. The pieces, top to bottom:
   gets a one-line summary (and the diagnostics), and livereload's websocket handler
   tells the browsers to reload;
 - ``respond`` maps a raw URL path onto the snapshot: only keys of the in-memory tree
-  are ever served, and a failed build shows its diagnostics over the last good page.
+  are ever served, and a failed build shows its diagnostics over the last good page;
+- ``HostRule`` answers only requests whose ``Host`` names this server (DNS rebinding sends
+  another name), and ``ReloadSocket`` takes websockets only from the server's own pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import html
 import ipaddress
 import os
 import re
 import signal
-import struct
+import socket
 import sys
 import threading
 import time
@@ -34,23 +34,20 @@ import traceback
 import webbrowser
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, TextIO
-from urllib.parse import quote, unquote_to_bytes
+from typing import Iterable, Mapping, TextIO
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
-from livereload.watcher import Watcher
-from tornado import httpserver, netutil, web
-from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado import httpserver, httputil, netutil, routing, web
 
 from site_builder.build import Builder, BuildResult
-from site_builder.discover import is_temp_file
 from site_builder.errors import Diagnostic, UsageError, summary
-from site_builder.render import THEME
+from site_builder.watch import SiteWatcher
 
 DEBOUNCE = 0.05  # seconds of quiet after a change before rebuilding: one rebuild per burst of saves
-SETTLE = 0.01  # the quiet spell when the last change completed a write (a close, rename or delete)
+SETTLE = 0.005  # the quiet spell after a complete write: with the watcher's own quiet step before it
+#                 (watch.STEP, 5 ms), 10 ms in all, as with the inotify reader this replaced
 MAX_DEBOUNCE = 0.5  # a steady stream of changes still rebuilds this often
-POLL_INTERVAL = 0.2  # the polling watcher's period, where inotify is not available
 REQUEST_WAIT = 300.0  # a request waits at most this long for the build in progress
 MAX_PATH = 2048  # longer request paths get 414
 MAX_LISTED = 100  # diagnostics shown in the page; the terminal has them all
@@ -158,6 +155,13 @@ def inject(page: bytes, fragment: bytes) -> bytes:
     if at < 0:
         return page + fragment
     return page[:at] + fragment + page[at:]
+
+
+def is_page(raw_path: str) -> bool:
+    """Whether a request path names a page (a folder, an ``.html`` file or a name without an
+    extension, which redirects to its folder) rather than an asset."""
+    last = raw_path.rsplit("/", 1)[-1].lower()
+    return "." not in last or last.endswith((".html", ".htm"))
 
 
 def respond(snapshot: Snapshot, raw_path: str, script: bytes = b"") -> Response:
@@ -272,170 +276,6 @@ def error_page(site: str, diagnostics: tuple[Diagnostic, ...]) -> bytes:
             + overlay_html(site, diagnostics, False) + b"</body></html>\n")
 
 
-# -- the watcher ---------------------------------------------------------------------------
-
-_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
-_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
-_IN_DELETE_SELF, _IN_MOVE_SELF = 0x400, 0x800
-_IN_Q_OVERFLOW, _IN_IGNORED, _IN_ISDIR = 0x4000, 0x8000, 0x40000000
-_IN_MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
-            | _IN_DELETE_SELF | _IN_MOVE_SELF)
-_EVENT = struct.Struct("iIII")
-
-
-class _Inotify:
-    """Linux inotify through libc: a file descriptor the IOLoop watches."""
-
-    def __init__(self) -> None:
-        if not sys.platform.startswith("linux"):
-            raise OSError("inotify is Linux only")
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        self._add = libc.inotify_add_watch
-        self._add.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
-        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
-
-    def add(self, path: str, mask: int = _IN_MASK) -> int:
-        wd = self._add(self.fd, os.fsencode(path), mask)
-        if wd < 0:
-            raise OSError(ctypes.get_errno(), f"cannot watch {path}")
-        return wd
-
-    def read(self) -> list[tuple[int, int, str]]:
-        events = []
-        while True:
-            try:
-                buf = os.read(self.fd, 64 * 1024)
-            except BlockingIOError:
-                return events
-            off = 0
-            while off + _EVENT.size <= len(buf):
-                wd, mask, _cookie, length = _EVENT.unpack_from(buf, off)
-                name = buf[off + _EVENT.size: off + _EVENT.size + length].split(b"\0", 1)[0]
-                events.append((wd, mask, os.fsdecode(name)))
-                off += _EVENT.size + length
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-class SiteWatcher(Watcher):
-    """livereload's watcher over the site's sources, reporting every changed path.
-
-    ``start(callback)`` uses inotify where it can (changes arrive within a millisecond)
-    and returns False otherwise; then the caller polls ``examine()`` like livereload does.
-    """
-
-    def __init__(self, site: str, theme: str = THEME) -> None:
-        super().__init__()
-        self.site = os.path.abspath(site)
-        self.theme = theme
-        self.roots = [os.path.join(self.site, "content"), os.path.join(self.site, "templates"), theme]
-        for root in self.roots:
-            self.watch(root, ignore=self._ignored)
-        self.watch(os.path.join(self.site, "site.yaml"))
-        self._inotify: _Inotify | None = None
-        self._dirs: dict[int, str] = {}
-        self._callback: Callable[[list[str], list[str], bool], None] | None = None
-        self._created: dict[str, float] = {}
-
-    @staticmethod
-    def _ignored(path: str) -> bool:
-        return is_temp_file(os.path.basename(path))
-
-    def label(self, path: str) -> str:
-        """A changed path as the terminal shows it: site-relative, or theme/… for the theme."""
-        for root, prefix in ((self.site, ""), (self.theme, "theme/")):
-            if path == root or path.startswith(root + os.sep):
-                return prefix + os.path.relpath(path, root).replace(os.sep, "/")
-        return path
-
-    # inotify
-
-    def start(self, callback: Callable[[list[str], list[str], bool], None]) -> bool:  # type: ignore[override]
-        """Call ``callback(changed, transient, complete)`` with absolute paths on every batch of
-        changes; False when inotify is unavailable. ``transient`` paths were created and removed
-        again; ``complete`` is False when the last change was a write still in progress."""
-        try:
-            self._inotify = _Inotify()
-            self._callback = callback
-            self._dirs[self._inotify.add(self.site)] = self.site
-            for root in self.roots:
-                self._add_tree(root)
-        except OSError:
-            if self._inotify is not None:
-                self._inotify.close()
-            self._inotify = None
-            return False
-        IOLoop.current().add_handler(self._inotify.fd, self._on_events, IOLoop.READ)
-        return True
-
-    def stop(self) -> None:
-        if self._inotify is not None:
-            IOLoop.current().remove_handler(self._inotify.fd)
-            self._inotify.close()
-            self._inotify = None
-
-    def _add_tree(self, root: str) -> None:
-        if not os.path.isdir(root):
-            return
-        seen = set()
-        assert self._inotify is not None
-        for dirpath, dirnames, _ in os.walk(root, followlinks=True):
-            real = os.path.realpath(dirpath)
-            if real in seen:
-                dirnames[:] = []
-                continue
-            seen.add(real)
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            try:
-                self._dirs[self._inotify.add(dirpath)] = dirpath
-            except OSError:
-                dirnames[:] = []
-
-    def _on_events(self, fd: int, events: int) -> None:
-        assert self._inotify is not None and self._callback is not None
-        changed: list[str] = []
-        transient: list[str] = []  # made and gone again within seconds: an editor's or sed's temporary
-        now = time.monotonic()
-        complete = True
-        for wd, mask, name in self._inotify.read():
-            if mask & _IN_Q_OVERFLOW:  # events were lost: watch any new folder, rebuild anyway
-                for root in self.roots:
-                    self._add_tree(root)
-                changed.append(os.path.join(self.site, "content"))
-                continue
-            if mask & _IN_IGNORED:
-                self._dirs.pop(wd, None)
-                continue
-            folder = self._dirs.get(wd)
-            if folder is None:
-                continue
-            path = os.path.join(folder, name) if name else folder
-            if folder == self.site and name:  # the site folder itself: only these names matter
-                if name not in ("site.yaml", "content", "templates"):
-                    continue
-            elif name and self._ignored(path):
-                continue
-            if mask & _IN_ISDIR and mask & (_IN_CREATE | _IN_MOVED_TO):
-                self._add_tree(path)
-            complete = not (mask & (_IN_MODIFY | _IN_CREATE)) or bool(mask & _IN_ISDIR)
-            if mask & _IN_CREATE:
-                if len(self._created) > 1000:
-                    self._created.clear()
-                self._created[path] = now
-            elif mask & (_IN_MOVED_FROM | _IN_DELETE) and now - self._created.pop(path, -60.0) < 5.0:
-                transient.append(path)
-                changed = [p for p in changed if p != path]
-                continue
-            if path not in changed:
-                changed.append(path)
-        if changed or transient:
-            self.filepath = (changed or transient)[-1]
-            self._callback(changed, transient, complete)
-
-
 # -- the preview ---------------------------------------------------------------------------
 
 
@@ -479,6 +319,7 @@ class Preview:
         self._building = False
         self._printed: tuple[Diagnostic, ...] | None = None
         self._good: Mapping[str, bytes] | None = None  # the worker's copy of the last good tree
+        self.watcher: SiteWatcher | None = None  # set when a watcher feeds notice()
 
     def _new_builder(self) -> Builder:
         # cache=True only *reads* the on-disk cache a `site-builder build` left (a warm first
@@ -531,8 +372,13 @@ class Preview:
             else:
                 self._idle.set()
 
-    async def settled(self, timeout: float = REQUEST_WAIT) -> None:
-        """Wait until the snapshot reflects every change seen so far (bounded)."""
+    async def settled(self, timeout: float = REQUEST_WAIT, just_made: bool = False) -> None:
+        """Wait until the snapshot reflects every change seen so far (bounded). ``just_made``:
+        first wait until the watcher has handed over any change made before now, too (a few of
+        its steps, ~10 ms): pages ask for it, so a page fetched right after a save shows the
+        save; their assets, fetched after the page, need not wait again."""
+        if just_made and self.watcher is not None:
+            await self.watcher.caught_up()
         if not self._idle.is_set():
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout)
@@ -631,9 +477,90 @@ def _names(changed: list[str], limit: int = 3) -> str:
 
 
 def _port_of(base_url: str) -> int:
-    from urllib.parse import urlsplit
-
     return urlsplit(base_url).port or 80
+
+
+# -- who may ask: the Host header -----------------------------------------------------------
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+EVERY_INTERFACE = ("", "0.0.0.0", "::")
+_PORT = re.compile(r":[0-9]{1,5}")
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """A ``Host`` value as (lower-case name, or an IP address in its canonical spelling without
+    brackets; the port or None), or None when it is malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, bracket, rest = value[1:].partition("]")
+        if not bracket:
+            return None
+    else:
+        name, colon, port = value.partition(":")
+        rest = colon + port
+    if rest and not _PORT.fullmatch(rest):
+        return None
+    port_number = int(rest[1:]) if rest else None
+    if port_number is not None and port_number > 65535:
+        return None
+    name = name[:-1] if name.endswith(".") else name
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        if value.startswith("[") or not name:
+            return None
+        return name, port_number
+    if value.startswith("[") != (address.version == 6):
+        return None
+    return str(address), port_number
+
+
+@dataclass(frozen=True)
+class HostRule:
+    """The ``Host`` values the server answers. DNS rebinding points a name the attacker owns
+    at this machine, and the browser then sends that name; so only names of the address the
+    server is bound to are answered: ``localhost``, ``127.0.0.1``, ``[::1]`` and the
+    ``--host`` given. Bound to every interface (``0.0.0.0``, ``::``), also any IP address
+    (a browser sends an address only when it connected to that address) and the machine's
+    host name (as ``hostname``, its first label and ``<label>.local``). A port, when given,
+    must be the bound one. A request with no ``Host`` at all (HTTP/1.0 tools) is answered:
+    browsers always send one."""
+
+    names: frozenset[str]
+    port: int
+    any_address: bool = False
+
+    @classmethod
+    def bound_to(cls, host: str, port: int) -> HostRule:
+        names = set(LOOPBACK_NAMES)
+        if host in EVERY_INTERFACE:
+            machine = socket.gethostname().lower().rstrip(".")
+            label = machine.split(".", 1)[0]
+            names.update(n for n in (machine, label, label + ".local") if n)
+            return cls(frozenset(names), port, True)
+        given = split_host(f"[{host}]" if ":" in host else host)
+        if given is not None:
+            names.add(given[0])
+        return cls(frozenset(names), port)
+
+    def allows(self, value: str | None) -> bool:
+        if value is None:
+            return True
+        parsed = split_host(value)
+        if parsed is None:
+            return False
+        name, port = parsed
+        if port is not None and port != self.port:
+            return False
+        if name in self.names:
+            return True
+        if not self.any_address:
+            return False
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
 
 
 # -- HTTP ----------------------------------------------------------------------------------
@@ -652,7 +579,7 @@ class SiteHandler(web.RequestHandler):
         await self._respond(False)
 
     async def _respond(self, include_body: bool) -> None:
-        await self.preview.settled()
+        await self.preview.settled(just_made=is_page(self.request.path))
         r = respond(self.preview.snapshot, self.request.path, self.preview.script)
         self.set_status(r.status)
         self.set_header("Content-Type", r.content_type)
@@ -674,12 +601,54 @@ def _log_request(handler: web.RequestHandler) -> None:
         print(f"{handler.get_status()} {handler.request.method} {handler.request.uri}", file=sys.stderr)
 
 
-def application(preview: Preview) -> web.Application:
-    return web.Application([
-        (r"/livereload", LiveReloadHandler),
+class ReloadSocket(LiveReloadHandler):
+    """livereload's websocket, for this server's own pages only (livereload accepts any
+    ``Origin``). Tornado lets through what the browser marks same-origin (``Sec-Fetch-Site``)
+    and an ``Origin`` whose host and port are the request's ``Host``; it asks ``check_origin``
+    about everything else, which is refused unless it is ``http://`` and that same ``Host``.
+    A client that sends no ``Origin`` is let in: browsers always send one, so it is not a
+    page of another site."""
+
+    def check_origin(self, origin: str) -> bool:
+        parts = urlsplit(origin)
+        return parts.scheme == "http" and parts.netloc.lower() == (self.request.headers.get("Host") or "").lower()
+
+
+class RefusedHost(web.RequestHandler):
+    """Any request whose ``Host`` does not name this server, on any path: 421 and where to go
+    instead (the address the terminal shows, never the machine's names: the page that asked
+    may be the attacker's)."""
+
+    def initialize(self, url: str) -> None:  # type: ignore[override]
+        self.url = url
+
+    def prepare(self) -> None:
+        self.set_status(421)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(f"421: the Host header does not name this server; open {self.url}\n")
+
+
+class _HostMatches(routing.Matcher):
+    def __init__(self, hosts: HostRule) -> None:
+        self.hosts = hosts
+
+    def match(self, request: httputil.HTTPServerRequest) -> dict | None:
+        return {} if self.hosts.allows(request.headers.get("Host")) else None
+
+
+def application(preview: Preview, hosts: HostRule) -> web.Application:
+    """Every route sits behind the Host check: another name gets ``RefusedHost`` on any path.
+    ``preview.base_url`` is the address the refusal points to."""
+    routes = [
+        (r"/livereload", ReloadSocket),
         (SCRIPT_PATH, LiveReloadJSHandler),
         (r"/.*", SiteHandler, {"preview": preview}),
-    ], log_function=_log_request, compress_response=False)
+    ]
+    return web.Application([routing.Rule(_HostMatches(hosts), routes),
+                            routing.Rule(routing.AnyMatches(), RefusedHost, {"url": preview.base_url})],
+                           log_function=_log_request, compress_response=False)
 
 
 def _is_loopback(host: str) -> bool:
@@ -697,25 +666,15 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _watch(watcher: SiteWatcher, preview: Preview) -> PeriodicCallback | None:
-    """Feed the watcher's changes to the preview: inotify, or livereload-style polling."""
+def _watch(watcher: SiteWatcher, preview: Preview) -> None:
+    """Feed the watcher's changes to the preview, and let requests wait for the watcher."""
     def on_change(changed: list[str], transient: list[str], complete: bool) -> None:
         preview.notice([watcher.label(p) for p in changed], [watcher.label(p) for p in transient], complete)
 
     LiveReloadHandler.watcher = watcher
     LiveReloadHandler.live_css = False
-    if watcher.start(on_change):
-        return None
-
-    def poll() -> None:
-        path, _ = watcher.examine()
-        if path:
-            preview.notice([watcher.label(path)], complete=True)
-
-    watcher.examine()  # the first look records what is there
-    poller = PeriodicCallback(poll, POLL_INTERVAL * 1000)
-    poller.start()
-    return poller
+    watcher.start(on_change)
+    preview.watcher = watcher
 
 
 async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
@@ -734,19 +693,22 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
         except (RuntimeError, ValueError):  # not the main thread, or Windows (its "not implemented" is a RuntimeError)
             pass
     try:
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port {port} is out of range: a port is a number from 0 to 65535")
         try:
             sockets = netutil.bind_sockets(port, address=host)
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
-        url = f"http://{_url_host(host)}:{sockets[0].getsockname()[1]}/"
+        bound = sockets[0].getsockname()[1]
+        url = f"http://{_url_host(host)}:{bound}/"
         if not _is_loopback(host):
             print(f"warning: listening on {host}: anyone who can reach this machine can read the preview; "
                   "use --host 127.0.0.1 to keep it local", file=err, flush=True)
         preview = Preview(site, url, drafts=drafts, out=out, err=err)
-        server = httpserver.HTTPServer(application(preview))
+        server = httpserver.HTTPServer(application(preview, HostRule.bound_to(host, bound)))
         server.add_sockets(sockets)
-        watcher = SiteWatcher(site)
-        poller = _watch(watcher, preview)
+        watcher = SiteWatcher(site, note=lambda message: print(f"note: {message}", file=err, flush=True))
+        _watch(watcher, preview)
         print(f"serving {preview.site} at {url} (Ctrl+C stops; nothing is written to public/)", file=out, flush=True)
         preview.start()
         if open_browser:
@@ -757,8 +719,6 @@ async def run(site: str, host: str = "127.0.0.1", port: int = 8000, drafts: bool
         try:
             await stop.wait()
         finally:
-            if poller is not None:
-                poller.stop()
             watcher.stop()
             server.stop()
             preview.close()
