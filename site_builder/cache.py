@@ -1,7 +1,5 @@
-"""The on-disk cache: stage results kept between runs in ``<site>/.cache/site-builder/``.
-
-Each stage's results live in pickles, mappings from a key (a hash of exactly what the
-stage read, including the package version and a schema version) to the result.
+"""The on-disk cache: stage results kept between runs in ``<site>/.cache/site-builder/``,
+one authenticated file per name (``memo.py`` decides what goes in them).
 
 A site's folder is not trusted: a checkout (a pull request from a stranger) may ship a
 ``.cache/`` of its own. So every file is authenticated, and nothing in it can run code:
@@ -162,35 +160,6 @@ class DiskCache:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
-
-    # Large memos are kept in 16 shards by the first hex digit of their keys (which are
-    # sha256 digests), so that an edit rewrites one shard, not the whole memo.
-
-    SHARDS = "0123456789abcdef"
-
-    @staticmethod
-    def shard_of(key: Any) -> str:
-        text = key if isinstance(key, str) else repr(key)
-        return text[:1] if text[:1] in DiskCache.SHARDS else "0"
-
-    def load_sharded(self, name: str) -> dict[Any, Any]:
-        data: dict[Any, Any] = {}
-        for shard in self.SHARDS:
-            part = self.load(f"{name}.{shard}")
-            data.update((k, v) for k, v in part.items() if self.shard_of(k) == shard)
-        return data
-
-    def save_sharded(self, name: str, data: dict[Any, Any], saved: dict[str, set]) -> dict[str, set]:
-        """Write the shards whose keys changed since ``saved``; return the keys now saved."""
-        parts: dict[str, dict[Any, Any]] = {shard: {} for shard in self.SHARDS}
-        for k, v in data.items():
-            parts[self.shard_of(k)][k] = v
-        now = {}
-        for shard, part in parts.items():
-            now[shard] = set(part)
-            if now[shard] != saved.get(shard):
-                self.save(f"{name}.{shard}", part)
-        return now
 
 
 def clean(site: str) -> str:

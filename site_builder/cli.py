@@ -103,7 +103,7 @@ def _site(path: str) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     import gc
 
-    from site_builder.build import build
+    from site_builder.build import publish
     from site_builder.config import check_base_url
 
     started = time.perf_counter()
@@ -113,7 +113,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     # A one-shot process: the cyclic collector would only rescan the build's live data
     # (see build.paused_gc), and turning it back on would cost one full pass at exit.
     gc.disable()
-    result, stats = build(site, args.out, drafts=args.drafts, strict=args.strict, jobs=args.jobs,
+    result, stats = publish(site, args.out, drafts=args.drafts, strict=args.strict, jobs=args.jobs,
                           cache=not args.no_cache, force=args.force,
                           base_url=check_base_url(args.base_url) if args.base_url else None)
     print_diagnostics(result.diagnostics, show_info=not args.quiet)
@@ -124,7 +124,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         out = args.out or os.path.join(site, "public")
         c = result.counts
         print(f"built {len(result.files)} files into {out} in {(time.perf_counter() - started) * 1000:.0f} ms: "
-              f"{c['read']} read, {c['linked']} linked, {c['rendered']} rendered; "
+              f"{c.get('read', 0)} read, {c.get('linked', 0)} linked, {c.get('rendered', 0)} rendered; "
               f"{stats.written} written, {stats.kept} unchanged, {stats.removed} removed; "
               f"{summary(result.diagnostics)}")
     return EXIT_OK
@@ -203,7 +203,7 @@ def _shorten_slug(slug: str) -> str:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from site_builder.markdown import slugify
+    from site_builder.urls import slugify
 
     site = _site(args.site)
     title = _clean_title(args.title)

@@ -42,6 +42,7 @@ class Discovered:
     sources: tuple[SourceFile, ...]
     statics: tuple[StaticFile, ...]
     diagnostics: tuple[Diagnostic, ...]
+    stamps: dict[tuple, str]  # file stamp -> digest, for the next run (see discover)
 
 
 def _inside(path: str, root: str) -> bool:
@@ -89,25 +90,24 @@ def _walk(folder: str, rel: str, real_site: str, diags: list[Diagnostic], seen: 
                 continue
 
 
-def discover(site: str, known: dict[tuple, str] | None = None) -> Discovered:
-    """Every source and static file under content/. ``known`` remembers digests by file
-    stamp (path, size, mtime, inode, ctime), so a resident builder reads only changed files."""
+def discover(site: str, stamps: dict[tuple, str] | None = None) -> Discovered:
+    """Every source and static file under content/, with the sha256 of its bytes. ``stamps``
+    (from the last run's ``Discovered.stamps``) gives the digests of files whose stamp
+    (path, size, mtime, inode, ctime) has not changed, so only changed files are read."""
     site = os.path.abspath(site)
     real_site = os.path.realpath(site)
     content = os.path.join(site, CONTENT)
+    known = stamps or {}
+    now: dict[tuple, str] = {}
     sources: list[SourceFile] = []
     statics: list[StaticFile] = []
     diags: list[Diagnostic] = []
     if not os.path.isdir(content):
-        return Discovered((), (), ())
+        return Discovered((), (), (), {})
     for rel, full, st in _walk(content, CONTENT, real_site, diags):
-        if known is not None:
-            stamp = (full, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-            digest = known.get(stamp)
-            if digest is None:
-                digest = known[stamp] = _digest(full)
-        else:
-            digest = _digest(full)
+        stamp = (full, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        digest = known.get(stamp) or _digest(full)
+        now[stamp] = digest
         if rel.endswith(".md"):
             folder = rel.rsplit("/", 1)[0]
             if rel.startswith(ARTICLES + "/"):
@@ -122,4 +122,4 @@ def discover(site: str, known: dict[tuple, str] | None = None) -> Discovered:
         statics.append(StaticFile(rel, full, rel[len(CONTENT) + 1:], digest))
     sources.sort(key=lambda s: s.path)
     statics.sort(key=lambda s: s.path)
-    return Discovered(tuple(sources), tuple(statics), tuple(diags))
+    return Discovered(tuple(sources), tuple(statics), tuple(diags), now)

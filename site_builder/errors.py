@@ -14,9 +14,6 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
-SEVERITIES = ("error", "warning", "info")
-
-
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     path: str  # site-relative, with forward slashes

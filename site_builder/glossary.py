@@ -1,8 +1,8 @@
 """The glossary matcher: the only module that imports spaCy.
 
-Built once per process from every entry's terms (title and aliases). ``find(text)``
-returns the real mentions in a plain-text fragment as character spans of the
-*original* text, after:
+Built once per process from every entry's terms (title and aliases).
+``candidates(text)`` returns every term match in a plain-text fragment as character
+spans of the *original* text, each with a verdict (a mention or not), after:
 
 * typographic normalisation that never changes what the reader sees: curly and
   straight apostrophes, non-breaking and repeated spaces, line breaks, Unicode NFC;
@@ -177,10 +177,6 @@ class Matcher:
                     self._common_sense.add((entry.slug, norm))
             if patterns:
                 self._matcher.add(entry.slug, patterns)
-
-    def find(self, text: str) -> list[Match]:
-        """Mentions in one text taken alone (no document-wide evidence)."""
-        return [c.match() for c in self.candidates(text) if c.verdict == OK]
 
     def candidates(self, text: str) -> list[Candidate]:
         """Every non-overlapping term match in ``text`` (a paragraph, list item or table

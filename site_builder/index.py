@@ -5,13 +5,21 @@ Pages read each other only through these small headers.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from site_builder.errors import Diagnostic, error, info, warning
-from site_builder.model import MAX_NAME_BYTES, ArticleHeader, Document, EntryHeader
+from site_builder.model import MAX_NAME_BYTES, ArticleHeader, Document, EntryHeader, digest
+from site_builder.urls import tag_slug
+
+
+@functools.lru_cache(maxsize=4096)
+def tag_page_slug(name: str) -> str:
+    """The folder of a tag's page under tags/ (one tag written two ways shares it)."""
+    return tag_slug(name) or "tag"
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,8 @@ class SiteIndex:
     articles: dict[str, ArticleHeader]  # published (drafts only with --drafts)
     drafts: dict[str, ArticleHeader]  # left out of this build
     entries: dict[str, EntryHeader]
+    key: str = ""  # digest of everything the index was made from (see index_key)
+    slugs_key: str = ""  # digest of which slugs are articles, entries and drafts
 
     def url(self, slug: str) -> str:
         if slug in self.entries:
@@ -32,16 +42,12 @@ class SiteIndex:
     def all_slugs(self) -> list[str]:
         return sorted(set(self.articles) | set(self.entries))
 
-    def resolve(self, slug: str) -> ArticleHeader | EntryHeader | None:
-        """Exact match only: 'Deal' is not 'deal', on every OS."""
-        return self.header(slug)
-
 
 def unresolved(index: SiteIndex, slug: str, path: str, line: int, col: int, what: str, area: str
                ) -> Diagnostic | None:
     """The error for a reference (``[[slug]]``, a related block or ``related:``) whose slug
     names no page of this build, or None when it does."""
-    if index.resolve(slug) is not None:
+    if index.header(slug) is not None:  # exact match only: 'Deal' is not 'deal', on every OS
         return None
     if slug in index.drafts:
         return error(path, line, col, f"{area}.draft", f"{what} '{slug}' points at a draft, which this build leaves out",
@@ -72,7 +78,13 @@ def _scripts(term: str) -> set[str]:
     return scripts
 
 
-def build_index(documents: Iterable[Document], root: str, drafts: bool) -> tuple[SiteIndex, list[Diagnostic]]:
+def index_key(documents: Sequence[Document], root: str, drafts: bool) -> tuple:
+    """What the index reads: every document's header (by its digest), the URL root and
+    whether drafts are in."""
+    return ("index", root, drafts, tuple((d.source.path, d.header_key) for d in documents))
+
+
+def build_index(documents: Sequence[Document], root: str, drafts: bool) -> tuple[SiteIndex, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     articles: dict[str, ArticleHeader] = {}
     draft_articles: dict[str, ArticleHeader] = {}
@@ -97,9 +109,12 @@ def build_index(documents: Iterable[Document], root: str, drafts: bool) -> tuple
             articles[h.slug] = h
     diags += check_terms(entries.values())
     diags += check_tags(articles.values())
-    return SiteIndex(root, articles, draft_articles, entries), diags
+    slugs_key = digest(sorted(articles), sorted(draft_articles), sorted(entries))
+    key = digest(index_key(documents, root, drafts))
+    return SiteIndex(root, articles, draft_articles, entries, key, slugs_key), diags
 
 
+@functools.lru_cache(maxsize=4096)
 def _tag_key(name: str) -> str:
     """Two tags with the same key are one tag written two ways ("North Korea", "north-korea")."""
     return " ".join(re.sub(r"[\s_-]+", " ", unicodedata.normalize("NFKC", name).casefold()).split())
@@ -108,14 +123,12 @@ def _tag_key(name: str) -> str:
 def check_tags(articles: Iterable[ArticleHeader]) -> list[Diagnostic]:
     """Tags that would share one page without being the same tag (C++ and C both make
     tags/c/) are errors naming both; so is a tag whose page name is too long."""
-    from site_builder.markdown import tag_slug
-
     diags: list[Diagnostic] = []
     first: dict[str, tuple[str, str, int, int]] = {}  # slug -> (tag key, where, line, col) of its first use
     for a in sorted(articles, key=lambda a: a.path):
         places = a.tag_places or ((1, 1),) * len(a.tags)
         for name, (line, col) in zip(a.tags, places):
-            slug = tag_slug(name) or "tag"
+            slug = tag_page_slug(name)
             if len(slug.encode("utf-8")) > MAX_NAME_BYTES:
                 diags.append(error(a.path, line, col, "tag.too-long",
                                    f"the tag '{name[:40]}…' makes a page name of {len(slug.encode('utf-8'))} bytes; "

@@ -5,25 +5,30 @@ soft line breaks, emphasis boundaries) is joined into one string; code spans,
 existing links, images, raw HTML and cross-references become barriers. The
 matcher finds mentions in that string; each is spliced back in as
 ``link_open``/``link_close`` tokens around the original text tokens, so the
-visible text never changes. Cross-references (``[[slug]]``) and ``::: related``
-blocks are resolved against the site index here too. The stage returns the
-body HTML and the facts it found (mentions, cross-references) as data.
+visible text never changes.
+
+Cross-references (``[[slug]]``) and ``::: related`` blocks are facts, not markup: the
+stage returns them as data (``Ref``) and leaves a mark in the body where each goes;
+``refs.py`` looks them up once the whole site is known, and the page puts in the link
+or the cards. So what linking reads is only the text, the glossary entries whose terms
+(or slugs) occur in it, and the link settings: ``link_key`` below, declared beside the
+stage, is exactly that.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from html import escape
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from site_builder import markdown
+from site_builder.config import SiteConfig
 from site_builder.errors import Diagnostic, warning
-from site_builder.index import SiteIndex, unresolved
 from site_builder.markdown import Token
 from site_builder.model import (
-    ARTICLE,
     BARRIER,
+    BLOCK_MARK,
+    XREF_MARK,
     ArticleHeader,
     CrossRef,
     Document,
@@ -31,6 +36,8 @@ from site_builder.model import (
     LinkedDocument,
     Match,
     Mention,
+    Ref,
+    digest,
 )
 
 if TYPE_CHECKING:  # the matcher (and spaCy) is imported only where linking happens
@@ -58,15 +65,23 @@ class _Policy:
         return self.link_all or slug not in self.linked
 
 
-def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: bool = False,
-         allow_html: bool = False, tokens: Sequence[Token] | None = None) -> LinkedDocument:
-    """Link one document. Two passes: the first resolves cross-references and asks the
+def link_key(doc: Document, glossary_slice: str, config: SiteConfig) -> tuple[str, ...]:
+    """What linking a document reads: its file (path and bytes), the glossary entries whose
+    terms or slugs could occur in it (``GlossarySlices.slice``), and the settings the link
+    stage uses. A glossary edit re-links only the texts that could mention the entry."""
+    return (doc.source.path, doc.source.digest, glossary_slice, config.slice_digest("parse"),
+            config.slice_digest("link"))
+
+
+def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = False, allow_html: bool = False,
+         tokens: Sequence[Token] | None = None) -> LinkedDocument:
+    """Link one document. Two passes: the first collects cross-references and asks the
     matcher about every text; the second weighs what the whole document says (a term
     used elsewhere as a name, a surname of someone else) and splices the links in."""
     header = doc.header
     assert header is not None
     policy = _Policy(doc, link_all)
-    state = _State(doc, index, matcher, policy)
+    state = _State(doc, matcher, policy, root)
     if tokens is None:
         tokens = markdown.parse(doc.body, doc.body_line, allow_html)
     out: list[Token] = []
@@ -97,7 +112,7 @@ def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: boo
             new = state.inline(tok)
             out.append(new)
             if not in_heading and matcher is not None and not policy.none:
-                layout = _Layout(new, matcher)
+                layout = _Layout(new, matcher, policy.self_slug)
                 if layout.candidates or layout.xref_entries:
                     texts.append((len(out) - 1, layout))
         else:
@@ -108,16 +123,47 @@ def link(doc: Document, index: SiteIndex, matcher: Matcher | None, link_all: boo
         for k, layout in texts:
             out[k] = state.link_entities(out[k], layout, verdicts)
     html = markdown.render(out, allow_html)
+    mentions = tuple(state.mentions)
+    entities = tuple(sorted(state.entities))
+    refs = tuple(state.refs)
+    diagnostics = tuple(state.diagnostics)
     return LinkedDocument(
         slug=header.slug,
         kind=header.kind,
         body_html=html,
-        mentions=tuple(state.mentions),
-        entities=tuple(sorted(state.entities)),
-        xrefs=tuple(state.xrefs),
-        diagnostics=tuple(state.diagnostics),
+        mentions=mentions,
+        entities=entities,
+        refs=refs,
+        diagnostics=diagnostics,
         links=tuple(_internal_links(doc, out)),
+        key=digest("body", html, mentions, entities, refs, diagnostics),
     )
+
+
+class GlossarySlices:
+    """Which glossary entries a text could mention: those all of whose words, for one of
+    their terms or for their slug, occur in it (case-folded). A cheap, generous test:
+    the slice may hold entries the matcher then rejects, never miss one it would find.
+    ``slice(doc)`` is a digest of those entries' slugs, types and terms."""
+
+    def __init__(self, entries: Iterable[EntryHeader]):
+        self.signatures: dict[str, str] = {}
+        self.probes: dict[str, list[tuple[frozenset[str], str]]] = {}  # rarest-looking word -> (all words, entry)
+        for e in entries:
+            self.signatures[e.slug] = f"{e.slug}|{e.type}|{[t.value for t in e.terms]}"
+            for words in [_WORD.findall(t.value.casefold()) for t in e.terms] + [e.slug.split("-")]:
+                if words:
+                    key = max(words, key=lambda w: (len(w), w))
+                    self.probes.setdefault(key, []).append((frozenset(words), e.slug))
+        self.key = digest(*(self.signatures[s] for s in sorted(self.signatures)))  # the whole glossary
+
+    def slice(self, doc: Document) -> str:
+        words = frozenset(_WORD.findall(doc.body.casefold()))  # made when needed: a set per document is a lot
+        found = sorted({slug for w in words for need, slug in self.probes.get(w, ()) if need <= words})
+        return digest(*(self.signatures[s] for s in found))
+
+
+_WORD = re.compile(r"\w+")
 
 
 def _internal_links(doc: Document, tokens: Sequence[Token]) -> list[CrossRef]:
@@ -171,7 +217,7 @@ def _document_verdicts(candidates: list[Any], matcher: Matcher) -> dict[tuple[st
 class _Layout:
     """The text the matcher sees for one inline token, and where each child sits in it."""
 
-    def __init__(self, tok: Token, matcher: Matcher):
+    def __init__(self, tok: Token, matcher: Matcher, self_slug: str | None):
         children = tok.children or []
         parts: list[str] = []
         visible: list[str] = []  # what a reader sees of each child (for the mention's sentence)
@@ -201,8 +247,12 @@ class _Layout:
             elif t == "link_open":
                 depth_link = 1
                 piece = BARRIER
-                if (c.attrGet("class") or "") == "xref xref-entry":
-                    xref_entries.append((pos, str(c.attrGet("data-preview"))))
+            elif t == markdown.XREF:  # stands for its link; the sentence shows its text once known
+                piece = BARRIER
+                seen = XREF_MARK.format(c.meta["ref"])
+                slug = c.meta["slug"]
+                if slug in matcher.entries and slug != self_slug:  # a mention where it stands
+                    xref_entries.append((pos, slug))
             else:
                 piece = BARRIER
                 seen = c.content if t == "code_inline" else ""
@@ -218,48 +268,34 @@ class _Layout:
 
 
 class _State:
-    def __init__(self, doc: Document, index: SiteIndex, matcher: Matcher | None, policy: _Policy):
+    def __init__(self, doc: Document, matcher: Matcher | None, policy: _Policy, root: str):
         self.doc = doc
         self.path = doc.source.path
-        self.index = index
         self.matcher = matcher
         self.policy = policy
+        self.root = root
         self.mentions: list[Mention] = []
         self.entities: set[str] = set()
-        self.xrefs: list[CrossRef] = []
+        self.refs: list[Ref] = []
+        self.blocks = 0
         self.diagnostics: list[Diagnostic] = []
         self.first_line = doc.body_line
 
-    # -- cross-references ------------------------------------------------
+    # -- cross-references and related blocks: facts, looked up later ----------
 
-    def _target(self, slug: str, line: int, col: int, what: str) -> ArticleHeader | EntryHeader | None:
-        problem = unresolved(self.index, slug, self.path, line, col, what, "xref")
-        if problem is not None:
-            self.diagnostics.append(problem)
-            return None
-        header = self.index.resolve(slug)
-        if header.slug == self.doc.header.slug and header.kind == self.doc.header.kind:
-            self.diagnostics.append(warning(self.path, line, col, "xref.self",
-                                            f"{what} '{slug}' points at this page itself; it is dropped",
-                                            "remove the reference"))
-            return None
-        self.xrefs.append(CrossRef(header.slug, line, col))
-        return header
-
-    def xref(self, tok: Token) -> list[Token]:
+    def xref(self, tok: Token) -> Token:
         meta = tok.meta
-        header = self._target(meta["slug"], meta.get("line", 0), meta.get("col", 0), "cross-reference")
-        text = meta["text"] or (header.title if header else meta["slug"])
-        if header is None:
-            return [_text(text)]
-        if isinstance(header, EntryHeader):  # it mentions the entry (the link stage counts it in place)
-            self.entities.add(header.slug)
-        attrs = {"href": self.index.url(header.slug), "class": f"xref xref-{header.kind}",
-                 "data-preview": header.slug}
-        return [Token("link_open", "a", 1, attrs=attrs), _text(text), Token("link_close", "a", -1)]
+        slug = meta["slug"]
+        if self.matcher is not None and slug in self.matcher.entries and slug != self.policy.self_slug:
+            self.entities.add(slug)  # it mentions the entry (counted in place by the entity pass)
+        new = copy.copy(tok)
+        new.meta = {**meta, "ref": len(self.refs)}
+        self.refs.append(Ref(slug, meta["text"], meta.get("line", 0), meta.get("col", 0)))
+        return new
 
     def related_block(self, tokens: Sequence[Token]) -> Token:
-        cards = []
+        block = self.blocks
+        self.blocks += 1
         seen: set[str] = set()
         for tok in tokens:
             if tok.type != "inline" or not tok.map:
@@ -276,26 +312,21 @@ class _State:
                                                     "remove the repeated line"))
                     continue
                 seen.add(slug)
-                header = self._target(slug, line, col, "related item")
-                if header is not None:
-                    cards.append(header)
-        block = Token("html_block", "", 0)
-        block.content = card_list(cards, self.index, "related-block") if cards else ""
-        return block
-
-    # -- entity links ----------------------------------------------------
+                self.refs.append(Ref(slug, "", line, col, block))
+        mark = Token("html_block", "", 0)
+        mark.content = BLOCK_MARK.format(block)
+        return mark
 
     def inline(self, tok: Token) -> Token:
-        """Resolve the cross-references of one inline token."""
+        """Number the cross-references of one inline token (each keeps its token)."""
         children = tok.children or []
         if not any(c.type == markdown.XREF for c in children):
             return tok
-        expanded: list[Token] = []
-        for c in children:
-            expanded.extend(self.xref(c) if c.type == markdown.XREF else [c])
         new = copy.copy(tok)
-        new.children = expanded
+        new.children = [self.xref(c) if c.type == markdown.XREF else c for c in children]
         return new
+
+    # -- entity links ----------------------------------------------------
 
     def link_entities(self, tok: Token, layout: _Layout, verdicts: dict[tuple[str, str, str], bool]) -> Token:
         children = tok.children or []
@@ -320,7 +351,7 @@ class _State:
                 continue
             (c0, o0), (c1, o1) = where
             self.policy.linked.add(m.entry)
-            attrs = {"href": self.index.url(m.entry), "class": "entity", "data-entity": m.entry}
+            attrs = {"href": f"{self.root}glossary/{m.entry}/", "class": "entity", "data-entity": m.entry}
             inserts.append((c0, o0, 1, Token("link_open", "a", 1, attrs=attrs)))
             inserts.append((c1, o1, 0, Token("link_close", "a", -1)))
             if not any(x.entry == m.entry for x in self.mentions):
@@ -447,29 +478,3 @@ def _source_col(doc: Document, line: int, needle: str) -> int:
     if 0 <= k < len(lines):
         return max(lines[k].find(needle), 0)
     return 0
-
-
-def card_list(headers: Sequence[ArticleHeader | EntryHeader], index: SiteIndex, css: str) -> str:
-    """A list of cards (title, kind, date, summary), escaped; used in bodies and pages."""
-    items = []
-    for h in headers:
-        kind = "Article" if h.kind == ARTICLE else "Glossary"
-        date = ""
-        if isinstance(h, ArticleHeader):
-            date = f'<time datetime="{h.date.isoformat()}">{escape(format_date(h.date))}</time>'
-        summary = f"<p>{escape(h.summary)}</p>" if h.summary else ""
-        items.append(
-            f'<li class="card card-{h.kind}"><a href="{escape(index.url(h.slug))}" data-preview="{escape(h.slug)}">'
-            f"{escape(h.title)}</a>"
-            f'<span class="card-meta"><span class="card-kind">{kind}</span>{date}</span>{summary}</li>'
-        )
-    return f'<ul class="cards {css}">\n' + "\n".join(items) + "\n</ul>\n"
-
-
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
-
-
-def format_date(d: Any) -> str:
-    """'30 March 2023', the same in every locale."""
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"

@@ -2,7 +2,7 @@
 
 CommonMark plus tables, footnotes, heading anchors, ``::: related`` containers and
 ``[[slug]]`` / ``[[slug|text]]`` cross-references (an inline rule, so it never fires
-inside code or links). Raw HTML is escaped unless the site allows it; typographer and
+inside code or links; each becomes a token carrying the slug as data). Raw HTML is escaped unless the site allows it; typographer and
 linkify stay off (they have quadratic inputs); links whose scheme is not http, https,
 mailto or relative are dropped.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from typing import Any, Sequence
 
 from markdown_it import MarkdownIt
@@ -21,33 +20,15 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from site_builder.frontmatter import safe_url
+from site_builder.model import XREF_MARK
+from site_builder.urls import safe_url, slugify
 
 XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
-__all__ = ["Token", "parse", "render", "slugify", "XREF"]
+__all__ = ["Token", "parse", "render", "render_xref", "XREF", "RELATED"]
 
 XREF = "xref"
 RELATED = "related"
-
-
-def slugify(text: str) -> str:
-    """A URL slug for a title: ASCII letters, digits and hyphens."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()  # "Ü" -> "u"
-    return _NOT_SLUG.sub("-", text).strip("-")
-
-
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def tag_slug(name: str) -> str:
-    """A tag's URL slug: like ``slugify``, but letters and digits of every script stay
-    ("日本" keeps its own page instead of collapsing to a shared one)."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _NOT_WORD.sub("-", unicodedata.normalize("NFC", text).casefold()).strip("-")
 
 
 def _heading_slug(text: str) -> str:
@@ -113,15 +94,14 @@ def parser(allow_html: bool = False) -> MarkdownIt:
     md.validateLink = _validate_link
     md.inline.ruler.before("link", XREF, _xref_rule)
     md.core.ruler.after("inline", "locate_xrefs", _locate_xrefs)
-    md.add_render_rule(XREF, _render_unresolved_xref)
+    md.add_render_rule(XREF, _render_xref_mark)
     return md
 
 
-def _render_unresolved_xref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    from html import escape
-
-    tok = tokens[idx]
-    return escape(tok.meta.get("text") or tok.meta["slug"])
+def _render_xref_mark(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A cross-reference renders as its mark (model.XREF_MARK) until the page is made:
+    the link stage numbers them (``meta["ref"]``); refs.resolve_body puts the link in."""
+    return XREF_MARK.format(tokens[idx].meta["ref"])
 
 
 def parse(body: str, first_line: int, allow_html: bool = False) -> list[Token]:
@@ -136,14 +116,21 @@ def render(tokens: Sequence[Token], allow_html: bool = False) -> str:
     return md.renderer.render(list(tokens), md.options, {})
 
 
-def plain_text(tokens: Sequence[Token]) -> str:
-    """The visible text of inline children (for contexts such as the mention sentence)."""
-    out = []
-    for t in tokens:
-        if t.type in ("text", "code_inline"):
-            out.append(t.content)
-        elif t.type in ("softbreak", "hardbreak"):
-            out.append(" ")
-        elif t.type == XREF:
-            out.append(t.meta.get("text") or t.meta["slug"])
-    return "".join(out)
+def render_xref(href: str, kind: str, slug: str, text: str) -> str:
+    """A resolved cross-reference's link, as the Markdown renderer writes links."""
+    md = parser(False)
+    tokens = [Token("link_open", "a", 1, attrs={"href": href, "class": f"xref xref-{kind}", "data-preview": slug}),
+              _text_token(text), Token("link_close", "a", -1)]
+    return md.renderer.renderInline(tokens, md.options, {})
+
+
+def render_text(text: str) -> str:
+    """Plain text as the Markdown renderer escapes it."""
+    md = parser(False)
+    return md.renderer.renderInline([_text_token(text)], md.options, {})
+
+
+def _text_token(content: str) -> Token:
+    t = Token("text", "", 0)
+    t.content = content
+    return t

@@ -1,16 +1,27 @@
-"""The frozen value types that flow between stages.
+"""The frozen value types that flow between stages, and ``digest``, their identity.
 
 Every stage takes and returns these; none of them holds a reference to a mutable
-shared context, so each per-file stage can be cached by a hash of its inputs.
+shared context, so each per-file stage can be cached by a digest of its inputs.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
-from typing import Any, Callable
+import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 from site_builder.errors import Diagnostic
+
+
+def digest(*parts: Any) -> str:
+    """The sha256 of the parts (each as text, NUL-separated): every key and fingerprint
+    of the build is made with this one function."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(str(p).encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
 
 ARTICLE = "article"
 ENTRY = "entry"
@@ -105,10 +116,11 @@ class Document:
     between processes."""
 
     source: SourceFile
-    header: ArticleHeader | EntryHeader | None  # None when the front-matter was unusable
+    header: ArticleHeader | EntryHeader | None  # None when the file could not be read at all
     body: str
     body_line: int  # file line of the body's first line (token maps are body-relative)
     diagnostics: tuple[Diagnostic, ...]
+    header_key: str = ""  # digest of the header: what other pages show of this one
 
 
 BARRIER = "\ufffc"  # stands for code, links and images in the text the matcher sees
@@ -134,7 +146,8 @@ class Mention:
 
 @dataclass(frozen=True)
 class CrossRef:
-    """One ``[[slug]]`` or related-block reference that resolved."""
+    """A URL written in a body (a link or an image), with its place: checked after the
+    whole site is known (internal links must lead to a file of the build)."""
 
     target: str
     line: int
@@ -142,24 +155,33 @@ class CrossRef:
 
 
 @dataclass(frozen=True)
-class LinkedDocument:
+class Ref:
+    """A cross-reference (``[[slug]]``, ``[[slug|text]]``) or an item of a ``::: related``
+    block, as written: the link stage finds it, ``refs.resolve`` looks the slug up."""
+
     slug: str
-    kind: str
-    body_html: str
-    mentions: tuple[Mention, ...]  # in document order, at most one per entry
-    entities: tuple[str, ...]  # every entry slug mentioned anywhere (for related scoring)
-    xrefs: tuple[CrossRef, ...]
-    diagnostics: tuple[Diagnostic, ...]
-    links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked after rendering)
+    text: str  # the editor's own link text; "" for the target's title (and for block items)
+    line: int
+    col: int
+    block: int = -1  # -1 for an inline cross-reference, else the number of its related block
+
+
+# In a linked body, the cross-reference refs[N] stands as XREF_MARK.format(N), and related
+# block B (the refs whose block is B) as BLOCK_MARK.format(B), until the page is made (no NUL survives reading a file, so none
+# can be confused with text). Mention sentences hold the cross-reference marks too.
+MARK = "\x00"
+XREF_MARK = "\x00x{}\x00"
+BLOCK_MARK = "\x00b{}\x00"
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page to render. ``deps`` fingerprints exactly what the page shows (its own
-    body, the headers of the pages it lists or previews); ``make`` builds the template
-    context only when that fingerprint is new."""
-
-    out_path: str  # relative to the output folder, e.g. "articles/deal/index.html"
-    template: str
-    deps: tuple[str, ...]
-    make: Callable[[], dict[str, Any]] = field(hash=False, compare=False)
+class LinkedDocument:
+    slug: str
+    kind: str
+    body_html: str  # with the marks above where cross-references and related blocks go
+    mentions: tuple[Mention, ...]  # in document order, at most one per entry
+    entities: tuple[str, ...]  # every entry slug mentioned anywhere (for related scoring)
+    refs: tuple[Ref, ...]  # cross-references and related-block items, in document order
+    diagnostics: tuple[Diagnostic, ...]
+    links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked later)
+    key: str = ""  # digest of everything above: what the pages showing this body depend on

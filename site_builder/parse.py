@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -10,8 +11,8 @@ from typing import Any
 import yaml
 
 from site_builder import frontmatter as fm
-from site_builder import markdown
 from site_builder.config import SiteConfig
+from site_builder.urls import safe_url, slugify
 from site_builder.errors import Diagnostic, error, warning
 from site_builder.model import (
     ARTICLE,
@@ -23,6 +24,7 @@ from site_builder.model import (
     Image,
     Located,
     SourceFile,
+    digest,
 )
 
 IMAGE_KEYS = ("src", "alt", "caption", "credit")
@@ -32,7 +34,7 @@ def _slug(v: fm.Value) -> str:
     s = fm.as_string(v)
     problem = fm.check_slug(s)
     if problem:
-        raise fm.Invalid(problem, f"slug: {markdown.slugify(s) or 'my-article'}")
+        raise fm.Invalid(problem, f"slug: {slugify(s) or 'my-article'}")
     return s
 
 
@@ -142,7 +144,7 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
         diags.append(error(path, v.line, v.col, "frontmatter.missing-key", "'image' has no 'src'",
                            "add 'src: /images/file.jpg' (a path or an http(s) address)"))
         return None
-    if not fm.safe_url(src):
+    if not safe_url(src):
         line, col = positions.get("src", (v.line, v.col))
         diags.append(error(path, line, col, "url.scheme", f"image src '{src}' uses a scheme that is not allowed",
                            "use a relative path or an http, https or mailto address"))
@@ -185,7 +187,19 @@ def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Dia
     return fm.read_text(source.path, text)
 
 
+def read_key(source: SourceFile, config: SiteConfig) -> tuple[str, ...]:
+    """What reading a file depends on: its path, kind and bytes, and the settings the
+    read stage uses (the size cap; whether raw HTML is allowed)."""
+    return (source.path, source.kind, source.digest, config.slice_digest("parse"))
+
+
 def parse(source: SourceFile, config: SiteConfig) -> Document:
+    """The read stage: one source file in, its Document out (header, body, diagnostics)."""
+    doc = _parse(source, config)
+    return dataclasses.replace(doc, header_key=digest(repr(doc.header)))
+
+
+def _parse(source: SourceFile, config: SiteConfig) -> Document:
     text, diags = read_source(source, config.max_file_size)
     if text is None:
         return Document(source, None, "", 1, tuple(diags))
@@ -260,7 +274,7 @@ def _article_header(source: SourceFile, values: dict[str, fm.Value] | None, part
     if values is not None and "summary" not in values:
         diags.append(warning(source.path, 1, 1, "frontmatter.missing-summary", "the article has no 'summary'",
                              "add one sentence as 'summary: …'; it shows on cards, in the feed and in search results"))
-    slug = data.get("slug") or markdown.slugify(_stem(source.path))
+    slug = data.get("slug") or slugify(_stem(source.path))
     if not slug:
         diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
                            "rename the file with letters or digits, or add 'slug: my-article'"))
@@ -287,7 +301,7 @@ def _article_header(source: SourceFile, values: dict[str, fm.Value] | None, part
 def _entry_header(source: SourceFile, values: dict[str, fm.Value] | None, parts: fm.Split,
                   diags: list[Diagnostic]) -> EntryHeader | None:
     data = _read_header_fields(source, values, parts, ENTRY_FIELDS, "glossary front-matter", diags)
-    slug = markdown.slugify(_stem(source.path))
+    slug = slugify(_stem(source.path))
     if not slug:
         diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
                            "rename the file with letters or digits"))

@@ -1,7 +1,9 @@
-"""Backlinks and related reading: cheap reduces over the link stage's facts."""
+"""Related reading (a reduce over headers and the entities each article mentions): explicit
+picks first, padded with the articles that share the rarest entities and tags."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from bisect import bisect_left
@@ -10,58 +12,7 @@ from typing import Iterable
 
 from site_builder.errors import Diagnostic, warning
 from site_builder.index import SiteIndex, unresolved
-from site_builder.model import ArticleHeader, EntryHeader, LinkedDocument
-
-
-@dataclass(frozen=True)
-class Backlink:
-    source: ArticleHeader | EntryHeader
-    sentence: str
-
-
-@dataclass(frozen=True)
-class Backlinks:
-    mentioned_in: dict[str, tuple[Backlink, ...]]  # entry slug -> articles mentioning it, newest first
-    referenced_by: dict[str, tuple[ArticleHeader | EntryHeader, ...]]  # slug -> pages cross-referencing it
-    signatures: dict[str, str]  # entry slug -> hash of its "Mentioned in" list (slugs and sentences)
-
-
-def _newest_first(h: ArticleHeader | EntryHeader) -> tuple:
-    if isinstance(h, ArticleHeader):
-        return (0, -h.date.toordinal(), h.title.casefold(), h.slug)
-    return (1, 0, h.title.casefold(), h.slug)
-
-
-def signature(backlinks: tuple[Backlink, ...]) -> str:
-    """A hash of a "Mentioned in" list: which articles, and the sentence from each."""
-    h = hashlib.sha256()
-    for b in backlinks:
-        h.update(f"{b.source.slug}\x00{b.sentence}\x00".encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
-
-
-def build_backlinks(linked: dict[tuple[str, str], LinkedDocument], index: SiteIndex) -> Backlinks:
-    mentioned: dict[str, list[Backlink]] = {}
-    referenced: dict[str, dict[str, ArticleHeader | EntryHeader]] = {}
-    order: dict[int, tuple] = {}  # id(header) -> its sort key, computed once per page
-    for (kind, slug), doc in linked.items():
-        source = index.articles.get(slug) if kind == "article" else index.entries.get(slug)
-        if source is None:
-            continue
-        order[id(source)] = _newest_first(source)
-        if kind == "article":
-            sentences = {m.entry: m.sentence for m in doc.mentions}
-            for entry in doc.entities:
-                mentioned.setdefault(entry, []).append(Backlink(source, sentences.get(entry, "")))
-        for x in doc.xrefs:
-            referenced.setdefault(x.target, {})[f"{kind}:{slug}"] = source
-    mentioned_in = {k: tuple(sorted(v, key=lambda b: order[id(b.source)])) for k, v in mentioned.items()}
-    signatures = {k: signature(v) for k, v in mentioned_in.items()}
-    return Backlinks(
-        mentioned_in=mentioned_in,
-        referenced_by={k: tuple(sorted(v.values(), key=lambda h: order[id(h)])) for k, v in referenced.items()},
-        signatures=signatures,
-    )
+from site_builder.model import ArticleHeader, EntryHeader
 
 
 @dataclass(frozen=True)
@@ -86,7 +37,7 @@ class RelatedPicker:
     """Scores articles against each other: shared entities weighted by rarity (IDF),
     shared tags (IDF, half weight) and nearness in date. Built once per build."""
 
-    def __init__(self, index: SiteIndex, linked: dict[tuple[str, str], LinkedDocument]):
+    def __init__(self, index: SiteIndex, entities: dict[str, tuple[str, ...]]):
         self.index = index
         self.articles = sorted(index.articles.values(), key=lambda a: a.slug)
         n = max(len(self.articles), 1)
@@ -94,8 +45,7 @@ class RelatedPicker:
         self.by_entity: dict[str, list[str]] = {}
         self.by_tag: dict[str, list[str]] = {}
         for a in self.articles:
-            doc = linked.get(("article", a.slug))
-            ents = frozenset(doc.entities) if doc else frozenset()
+            ents = frozenset(entities.get(a.slug, ()))
             self.entities[a.slug] = ents
             for e in sorted(ents):
                 self.by_entity.setdefault(e, []).append(a.slug)
@@ -125,7 +75,7 @@ class RelatedPicker:
             if problem is not None:
                 diags.append(problem)
                 continue
-            header = self.index.resolve(slug)
+            header = self.index.header(slug)
             picks.append(Pick(header, True))
         return picks, diags
 
@@ -196,3 +146,38 @@ class RelatedPicker:
         explicit, diags = self.explicit(article)
         auto = self.automatic(article, (p.header.slug for p in explicit), count - len(explicit))
         return explicit + auto, diags
+
+
+def related_key(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int) -> tuple:
+    """What the picks read: each article's slug, date, tags and explicit list, the entities
+    it mentions, every slug (for "did you mean"), the drafts and the count. Titles and
+    summaries are not in it: a retitled article keeps its picks (``fresh`` shows the new title)."""
+    return ("related", count, tuple(sorted(index.articles)), tuple(sorted(index.entries)), tuple(sorted(index.drafts)),
+            tuple((a.slug, a.date, a.tags, tuple(x.value for x in a.related), entities.get(a.slug, ()))
+                  for a in sorted(index.articles.values(), key=lambda a: a.slug)))
+
+
+def pick_all(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int
+             ) -> tuple[dict[str, list[Pick]], list[Diagnostic]]:
+    """Every published article's related reading, and the problems with explicit lists."""
+    picker = RelatedPicker(index, entities)
+    picks: dict[str, list[Pick]] = {}
+    diags: list[Diagnostic] = []
+    for a in sorted(index.articles.values(), key=lambda a: a.slug):
+        picks[a.slug], more = picker.related(a, count)
+        diags += more
+    return picks, diags
+
+
+def fresh(picks: dict[str, list[Pick]], index: SiteIndex) -> dict[str, list[Pick]]:
+    """Picks with the headers of this build (titles and summaries may have changed)."""
+    def one(p: Pick) -> Pick:
+        header = index.header(p.header.slug)
+        return p if header is None or header is p.header else dataclasses.replace(p, header=header)
+    return {slug: [one(p) for p in ps] for slug, ps in picks.items()}
+
+
+def signature(picks: list[Pick]) -> str:
+    """A digest of an article's related reading as shown: which pages, explicit or not."""
+    return hashlib.sha256("\x00".join(f"{p.header.slug}{'!' if p.explicit else ''}" for p in picks)
+                          .encode("utf-8")).hexdigest()

@@ -77,9 +77,9 @@ def write_article(site: Path, slug: str, body: str, *, title: str | None = None,
 
 
 def body_of(html: str) -> str:
-    """The article body from a built page (between the theme's body markers)."""
-    m = re.search(r"<!-- body -->\n?(.*?)<!-- /body -->", html, re.S)
-    assert m, "the article template must wrap the body in <!-- body --> … <!-- /body -->"
+    """The article or entry body from a built page (the theme's prose block)."""
+    m = re.search(r'<div class="prose (?:article|entry)-body">\n(.*?)\n  </div>\n', html, re.S)
+    assert m, "the theme's article and entry templates put the body in a 'prose' block"
     return m.group(1)
 
 

@@ -57,11 +57,11 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def build_golden(src: Path, work: Path) -> tuple[dict[str, bytes] | None, str]:
     """Build a copy of the site ``src`` in ``work``; (output tree, diagnostics text)."""
-    from site_builder.build import build
+    from site_builder.build import publish
 
     site = copy_site(src, work / "site")
     out = work / "out"
-    result, _ = build(str(site), str(out))
+    result, _ = publish(str(site), str(out))
     text = "\n".join(d.format() for d in result.diagnostics)
     if not result.ok:
         return None, text

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT, run_cli, write_article, write_glossary
 from regen_golden import EXPECTED, SITES, build_golden, copy_site, site_folders, tree
-from site_builder.build import Builder, build
+from site_builder.build import Builder, publish
 from site_builder.write import MARKER
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -196,8 +196,8 @@ def test_crlf_and_bom_copy_of_the_sample_builds_identically(tmp_path: Path) -> N
     for p in list(crlf.rglob("*.md")) + [crlf / "site.yaml"]:
         if p.exists():
             p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes().replace(b"\n", b"\r\n"))
-    build(str(lf), str(tmp_path / "out-lf"))
-    result, _ = build(str(crlf), str(tmp_path / "out-crlf"))
+    publish(str(lf), str(tmp_path / "out-lf"))
+    result, _ = publish(str(crlf), str(tmp_path / "out-crlf"))
     assert result.ok, [d.format() for d in result.diagnostics]
     assert tree(tmp_path / "out-lf") == tree(tmp_path / "out-crlf")
 
@@ -251,12 +251,12 @@ def test_leftovers_of_a_killed_build_are_removed(site: Path) -> None:
 
 def test_pages_of_deleted_content_disappear(site: Path) -> None:
     small_site(site)
-    build(str(site))
+    publish(str(site))
     out = site / "public"
     assert (out / "articles" / "food" / "index.html").exists()
     assert (out / "tags" / "food-only" / "index.html").exists()
     (site / "content" / "articles" / "food.md").unlink()
-    result, _ = build(str(site))
+    result, _ = publish(str(site))
     assert result.ok
     assert not (out / "articles" / "food").exists()
     assert not (out / "tags" / "food-only").exists()
@@ -267,7 +267,7 @@ def test_pages_of_deleted_content_disappear(site: Path) -> None:
 
 def test_unchanged_files_keep_their_modification_time(site: Path) -> None:
     small_site(site)
-    build(str(site))
+    publish(str(site))
     out = site / "public"
     old = 1_000_000_000
     for p in out.rglob("*"):
@@ -276,7 +276,7 @@ def test_unchanged_files_keep_their_modification_time(site: Path) -> None:
     before = tree(out)
     write_article(site, "food", "North Korea needs food and fertiliser.\n", date="2023-03-01",
                   extra="tags: [food-only]\n")
-    build(str(site))
+    publish(str(site))
     after = tree(out)
     unchanged = [k for k in after if before.get(k) == after[k]]
     changed = [k for k in after if before.get(k) != after[k]]
@@ -376,7 +376,7 @@ def test_symlink_loop_inside_the_site_terminates(site: Path) -> None:
 def test_nul_in_body_becomes_replacement_character(site: Path) -> None:
     small_site(site)
     write_article(site, "nul", "Before\x00after, and Russia.\n")
-    result, _ = build(str(site))
+    result, _ = publish(str(site))
     assert result.ok, [d.format() for d in result.diagnostics]
     page = (site / "public" / "articles" / "nul" / "index.html").read_bytes().decode("utf-8")
     assert "Before\ufffdafter" in page
@@ -421,11 +421,11 @@ def test_javascript_and_other_unsafe_urls_never_reach_an_attribute(hostile_outpu
 def test_raw_html_is_escaped_unless_allowed(site: Path) -> None:
     small_site(site)
     write_article(site, "raw", "<em>kept?</em> and <span class=x>span</span>\n")
-    build(str(site))
+    publish(str(site))
     page = (site / "public" / "articles" / "raw" / "index.html").read_text(encoding="utf-8")
     assert "&lt;em&gt;kept?&lt;/em&gt;" in page
     (site / "site.yaml").write_text("allow_html: true\n", encoding="utf-8")
-    build(str(site))
+    publish(str(site))
     page = (site / "public" / "articles" / "raw" / "index.html").read_text(encoding="utf-8")
     assert "<em>kept?</em>" in page
 
@@ -564,7 +564,7 @@ def test_check_reports_broken_internal_links(site: Path) -> None:
 def test_slug_from_a_file_name_is_a_valid_slug(site: Path) -> None:
     small_site(site)
     write_article(site, "Q & A - 2023", "Questions.\n", title="Q and A")
-    result, _ = build(str(site))
+    result, _ = publish(str(site))
     assert result.ok, [d.format() for d in result.diagnostics]
     assert (site / "public" / "articles" / "q-a-2023" / "index.html").exists()
 

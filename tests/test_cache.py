@@ -112,70 +112,55 @@ def test_parallel_build_failing_after_render_leaves_output_and_no_spool(tmp_path
     assert not list(site.glob(".public.*"))
 
 
-_BUILD_AND_REPORT = """
-import sys
-import site_builder.build as b
-if sys.argv[1] == "crash":
-    b._link_server = lambda conn: None  # the helper process dies at once
-from site_builder.cli import main
-code = main(["build", "--site", sys.argv[2], "--jobs", "2"])
-print("spacy imported here:", "spacy" in sys.modules)
-sys.exit(code)
-"""
-
-
-@pytest.mark.parametrize("helper", ["works", "crash"])
-def test_warm_edit_is_linked_by_the_helper_or_without_it(tmp_path: Path, helper: str) -> None:
+def test_a_warm_edit_links_only_the_edited_file(tmp_path: Path) -> None:
     site = generated_site(tmp_path / "site", n_articles=30)
     assert run_cli("build", "--site", str(site), "--jobs", "2").returncode == 0
     article = site / "content" / "articles" / "a004.md"
     article.write_text(article.read_text() + "\nA late correction about Russia and the Wagner Group.\n")
-    done = subprocess.run([sys.executable, "-c", _BUILD_AND_REPORT, helper, str(site)], capture_output=True,
-                          text=True, timeout=300)
+    done = run_cli("build", "--site", str(site), "--jobs", "2")
     assert done.returncode == 0, done.stderr
-    assert "1 linked" in done.stdout
-    # with a working helper, this process never needed spaCy; without one, it linked by itself
-    assert f"spacy imported here: {helper == 'crash'}" in done.stdout
+    assert "1 read, 1 linked" in done.stdout, done.stdout
     cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
     assert cold.returncode == 0
     assert tree(site / "public") == tree(tmp_path / "cold")
 
 
-def test_slice_keys_computed_by_workers_equal_the_serial_ones(tmp_path: Path) -> None:
-    """A cold --jobs 2 build lets the link workers compute the slice keys it caches, and so
-    does a glossary edit; a serial builder must find the same ones, or later edits would
-    re-link needlessly."""
+def test_slices_cached_by_a_parallel_build_equal_the_serial_ones(tmp_path: Path) -> None:
+    """A --jobs 2 build computes the glossary slices (which entries each text could
+    mention: the link stage's keys) in worker processes, and so does a glossary edit; a
+    serial computation must find the same ones, or later edits would re-link needlessly."""
     site = generated_site(tmp_path / "site")
     filled = run_cli("build", "--site", str(site), "--jobs", "2")
     assert filled.returncode == 0, filled.stderr
-    assert_cached_slice_keys_are_serial_ones(site)
-    # a glossary edit: every fast key misses, and the slice keys are recomputed in the pool
+    assert_cached_slices_are_serial_ones(site)
     entry = site / "content" / "glossary" / "iran.md"
     entry.write_text(entry.read_text().replace("aliases: []", "aliases: [Persia]"))
     assert "Persia" in entry.read_text()
     edited = run_cli("build", "--site", str(site), "--jobs", "2")
     assert edited.returncode == 0, edited.stderr
-    assert_cached_slice_keys_are_serial_ones(site)
+    assert_cached_slices_are_serial_ones(site)
     cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
     assert cold.returncode == 0
     assert tree(site / "public") == tree(tmp_path / "cold")
 
 
-def assert_cached_slice_keys_are_serial_ones(site: Path) -> None:
+def assert_cached_slices_are_serial_ones(site: Path) -> None:
+    from site_builder.cache import DiskCache
     from site_builder.config import load_config
     from site_builder.discover import discover
     from site_builder.index import build_index
+    from site_builder.link import GlossarySlices
+    from site_builder.memo import Memo
+    from site_builder.parse import parse
 
-    builder = Builder(str(site), cache=True)
-    builder._load_disk_cache()
     config, _ = load_config(str(site))
-    read = builder.read_all(discover(str(site), {}).sources, config, {"read": 0})
-    index, _ = build_index((r.doc for r in read), config.root, False)
-    context = builder._link_context(index, config)
-    cached = dict(builder._link_fast)
-    assert len(cached) == len(read)
-    for r in read:
-        assert cached[builder._fast_key(r, index, context)] == builder._slice_key(r, index, config, context, [])
+    docs = [parse(s, config) for s in discover(str(site)).sources]
+    index, _ = build_index(docs, config.root, False)
+    slices = GlossarySlices(index.entries.values())
+    cached = Memo(DiskCache(str(site))).table("slices")
+    assert len(cached) == len(docs)
+    for d in docs:
+        assert cached[(d.source.path, d.source.digest, slices.key)] == slices.slice(d)
 
 
 def test_kept_alive_builder_equals_fresh_builder(tmp_path: Path) -> None:

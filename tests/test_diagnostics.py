@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from regen_golden import EXPECTED_TXT, SITES_INVALID, check_args, copy_site, run_check, site_folders
-from site_builder.build import build
+from site_builder.build import publish
 from site_builder.write import MARKER, MARKER_BYTES
 
 CASES = site_folders(SITES_INVALID)
@@ -77,7 +77,7 @@ def test_build_fails_the_same_way_and_keeps_output(case: Path, tmp_path: Path) -
     (out / "index.html").write_bytes(b"previous build\n")
     (out / MARKER).write_bytes(MARKER_BYTES)  # an earlier build's output, which a build may replace
     args = check_args(case)
-    result, stats = build(str(site), str(out), strict="--strict" in args, drafts="--drafts" in args)
+    result, stats = publish(str(site), str(out), strict="--strict" in args, drafts="--drafts" in args)
     assert not result.ok and stats is None
     shown = "\n".join(d.format() for d in result.diagnostics)
     expected = (case / EXPECTED_TXT).read_text(encoding="utf-8").rsplit("check failed:", 1)[0].rstrip("\n")

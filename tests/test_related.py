@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import run_cli, write_article, write_glossary
+from conftest import body_of, run_cli, write_article, write_glossary
 from site_builder.build import Builder
 
 ENTRIES = [
@@ -90,7 +90,7 @@ def test_related_block_duplicate_is_a_warning(tmp_path: Path) -> None:
     result = Builder(str(site)).run()
     assert result.ok
     assert any(d.code == "related.duplicate" and d.line == 8 for d in result.diagnostics)
-    assert result.linked[("article", "block")].body_html.count("card-article") == 1
+    assert body_of(result.files["articles/block/index.html"].decode()).count("card-article") == 1
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -379,7 +379,7 @@ def test_an_internal_error_is_one_line_and_a_traceback_only_with_debug(tmp_path:
     site = small_site(tmp_path / "site")
     script = ("import sys, site_builder.build as b\n"
               "def broken(*a, **k):\n    raise RuntimeError('simulated bug')\n"
-              "b.Builder.run = broken\n"
+              "b.build = broken\n"
               "from site_builder.cli import main\nsys.exit(main(sys.argv[1:]))\n")
     for debug in ([], ["--debug"]):
         proc = subprocess.run([sys.executable, "-c", script, "build", "--site", str(site), *debug],

@@ -1,0 +1,316 @@
+"""Page types, declared once: every page of the site, what it shows, and its context.
+
+A page type is a function from the site's values to page keys (one page per key: an
+article's slug, a tag) and a function that makes the page for one key. A ``Page`` names
+its template, where it is written, the *inputs* it shows, and how to make its context.
+Inputs are names of the site's versioned values (``Site.versions``):
+
+    header:<slug>      what other pages show of a page: title, date, summary, tags, type…
+    body:<slug>        a linked body (its HTML, mentions, entities, references)
+    mentions:<entry>   an entry's "Mentioned in" list     referenced:<slug>  its "Referenced by"
+    picks:<slug>       an article's related reading       tag:<slug>         a tag's articles
+    articles, entries, tags                               the lists of every article, entry, tag
+
+A page's fingerprint is the digest of its template and the versions of its inputs, so a
+page is rendered again exactly when something it shows changed, and an incremental build
+knows which pages an edit touches by looking its changed inputs up (build.py). Adding a
+page type is one function here (and its template): see the README, "Adding a page type".
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from site_builder.backlinks import Backlinks
+from site_builder.config import SiteConfig
+from site_builder.index import SiteIndex, tag_page_slug
+from site_builder.model import (
+    ARTICLE,
+    ENTRY,
+    ENTRY_TYPES,
+    TYPE_LABELS,
+    TYPE_NAMES,
+    ArticleHeader,
+    EntryHeader,
+    LinkedDocument,
+    digest,
+)
+from site_builder.refs import Resolved, resolve_body
+from site_builder.related import Pick
+from site_builder.render import Tools, format_date
+
+FEED_SIZE = 20
+
+@dataclass(frozen=True)
+class Page:
+    out_path: str  # relative to the output folder, e.g. "articles/deal/index.html"
+    template: str
+    inputs: tuple[str, ...]  # the versioned site values it shows (see the module's docstring)
+    context: Callable[..., dict[str, Any]] = field(compare=False)  # context(site, tools): made only to render
+
+
+@dataclass(frozen=True)
+class PageType:
+    name: str
+    keys: Callable[["Site"], Iterable[str]]  # one page per key
+    page: Callable[["Site", str], Page]
+
+
+@dataclass
+class Site:
+    """The values every page is made from, as one build left them."""
+
+    config: SiteConfig
+    index: SiteIndex
+    linked: dict[tuple[str, str], LinkedDocument]
+    resolved: dict[tuple[str, str], Resolved]
+    backlinks: Backlinks
+    picks: dict[str, list[Pick]]
+    assets: dict[str, str]  # asset name -> fingerprinted output path
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = self.config.root
+        self.articles = sorted(self.index.articles.values(), key=lambda a: (-a.date.toordinal(), a.title.casefold(),
+                                                                             a.slug))  # newest first
+        self.entries = sorted(self.index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
+        tags: dict[str, list[ArticleHeader]] = {}
+        names: dict[str, set[str]] = {}
+        for a in self.articles:
+            for t in a.tags:
+                slug = tag_page_slug(t)
+                tags.setdefault(slug, []).append(a)
+                names.setdefault(slug, set()).add(t)
+        self.tags = {slug: (min(names[slug]), tags[slug]) for slug in sorted(tags)}  # slug -> (name, articles)
+        self.values = {  # what every template sees as `site`
+            "title": self.config.title, "description": self.config.description, "language": self.config.language,
+            "base_url": self.config.base_url, "root": self.root, "author": self.config.author or self.config.title,
+            "assets": {name: self.root + path for name, path in self.assets.items()},
+            "nav": [{"title": "Articles", "url": self.root}, {"title": "Glossary", "url": self.root + "glossary/"},
+                    {"title": "Tags", "url": self.root + "tags/"}],
+        }
+
+    def structure_versions(self) -> dict[str, str]:
+        """The versions of the lists: which articles, entries and tags there are, in order."""
+        out = {"articles": digest(*(a.slug for a in self.articles)), "entries": digest(*(e.slug for e in self.entries)),
+               "tags": digest(*((slug, name, len(members)) for slug, (name, members) in self.tags.items()))}
+        for slug, (name, members) in self.tags.items():
+            out["tag:" + slug] = digest(name, *(a.slug for a in members))
+        return out
+
+    # small views of headers, shared by the contexts
+
+    def url(self, slug: str) -> str:
+        return self.index.url(slug)
+
+    def tag(self, name: str) -> dict[str, str]:
+        slug = tag_page_slug(name)
+        return {"name": name, "slug": slug, "url": f"{self.root}tags/{quote(slug)}/"}
+
+    def article_card(self, a: ArticleHeader) -> dict[str, Any]:
+        return {"kind": "article", "slug": a.slug, "title": a.title, "url": self.url(a.slug), "date": a.date,
+                "summary": a.summary, "byline": a.byline, "tags": [self.tag(t) for t in a.tags]}
+
+    def entry_card(self, e: EntryHeader) -> dict[str, Any]:
+        return {"kind": "entry", "slug": e.slug, "title": e.title, "url": self.url(e.slug), "summary": e.summary,
+                "type": e.type, "type_name": TYPE_NAMES[e.type], "aliases": list(e.aliases)}
+
+    def card(self, h: ArticleHeader | EntryHeader) -> dict[str, Any]:
+        return self.article_card(h) if isinstance(h, ArticleHeader) else self.entry_card(h)
+
+    def previews(self, slugs: Iterable[str]) -> Markup:
+        """The preview cards' data for the links on one page (read by preview.js)."""
+        data = {}
+        for slug in sorted(set(slugs)):
+            h = self.index.header(slug)
+            if isinstance(h, EntryHeader):
+                data[slug] = {"title": h.title, "type": TYPE_NAMES[h.type], "summary": h.summary, "url": self.url(slug)}
+            elif h is not None:
+                data[slug] = {"title": h.title, "type": "Article · " + format_date(h.date), "summary": h.summary,
+                              "url": self.url(slug)}
+        return _json_for_html(data)
+
+    def body(self, kind: str, slug: str, tools: Tools) -> Markup:
+        """A linked body with its cross-references and related blocks put in (the blocks
+        as cards of the theme's card_list, like every other card)."""
+        key = (kind, slug)
+
+        def cards(headers: list[ArticleHeader | EntryHeader]) -> str:
+            return tools.card_list([self.card(h) for h in headers], "related-block") + "\n"
+        return Markup(resolve_body(self.linked[key], self.resolved[key], self.index, cards))
+
+    def targets(self, kind: str, slug: str) -> list[str]:
+        return self.resolved[(kind, slug)].found()
+
+
+def _json_for_html(data: Any) -> Markup:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def _headers(slugs: Iterable[str]) -> tuple[str, ...]:
+    return tuple("header:" + s for s in slugs)
+
+
+# -- the page types ---------------------------------------------------------------------
+
+
+def home_page(site: Site, key: str) -> Page:
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        return {"page": {"title": site.config.title, "url": site.root, "description": site.config.description,
+                         "kind": "index"},
+                "articles": [site.article_card(a) for a in site.articles]}
+    return Page("index.html", "index.html", ("articles",) + _headers(a.slug for a in site.articles), context)
+
+
+def article_page(site: Site, slug: str) -> Page:
+    a = site.index.articles[slug]
+    doc = site.linked[(ARTICLE, slug)]
+    picks = site.picks.get(slug, [])
+    referenced = site.backlinks.referenced_by.get(slug, ())
+    preview_slugs = sorted(set(doc.entities) | set(site.targets(ARTICLE, slug)) | {p.header.slug for p in picks}
+                           | {h.slug for h in referenced})
+
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        image = None
+        if a.image is not None:
+            src = a.image.src
+            local = "://" not in src and not src.startswith("mailto:") and src.startswith("/")
+            image = {"src": site.root + src.lstrip("/") if local else src, "alt": a.image.alt,
+                     "caption": a.image.caption, "credit": a.image.credit}
+        return {
+            "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article"},
+            "article": {**site.article_card(a), "source": a.source, "image": image,
+                        "body": site.body(ARTICLE, slug, tools)},
+            "related": [{**site.card(p.header), "explicit": p.explicit} for p in picks],
+            "referenced_by": [site.card(h) for h in referenced],
+            "previews": site.previews(preview_slugs),
+        }
+    return Page(f"articles/{slug}/index.html", "article.html",
+                ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs),
+                context)
+
+
+def glossary_index_page(site: Site, key: str) -> Page:
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        groups = []
+        for t in ENTRY_TYPES:
+            members = [site.entry_card(e) for e in site.entries if e.type == t]
+            if members:
+                groups.append({"type": t, "label": TYPE_LABELS[t], "entries": members})
+        return {"page": {"title": "Glossary", "url": site.root + "glossary/",
+                         "description": f"Every person, organisation and place explained on {site.config.title}.",
+                         "kind": "glossary_index"},
+                "groups": groups, "previews": site.previews(e.slug for e in site.entries)}
+    return Page("glossary/index.html", "glossary_index.html", ("entries",) + _headers(e.slug for e in site.entries),
+                context)
+
+
+def entry_page(site: Site, slug: str) -> Page:
+    e = site.index.entries[slug]
+    doc = site.linked[(ENTRY, slug)]
+    mentions = site.backlinks.mentioned_in.get(slug, ())
+    referenced = site.backlinks.referenced_by.get(slug, ())
+    preview_slugs = sorted(set(doc.entities) | set(site.targets(ENTRY, slug)))
+
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        mentioned = {b.source.slug for b in mentions}
+        return {
+            "page": {"title": e.title, "url": site.url(slug), "description": e.summary, "kind": "entry"},
+            "entry": {**site.entry_card(e), "body": site.body(ENTRY, slug, tools)},
+            "mentioned_in": [{**site.card(b.source), "sentence": b.sentence} for b in mentions],
+            "referenced_by": [site.card(h) for h in referenced if h.slug not in mentioned],
+            "previews": site.previews(preview_slugs),
+        }
+    shown = [b.source.slug for b in mentions] + [h.slug for h in referenced] + preview_slugs
+    return Page(f"glossary/{slug}/index.html", "entry.html",
+                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug) + _headers(shown), context)
+
+
+def tag_page(site: Site, slug: str) -> Page:
+    name, members = site.tags[slug]
+
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        tag = {**site.tag(name), "count": len(members)}
+        return {"page": {"title": f"Tag: {name}", "url": tag["url"], "description": f"Articles tagged {name}",
+                         "kind": "tag"},
+                "tag": tag, "articles": [site.article_card(a) for a in members]}
+    return Page(f"tags/{slug}/index.html", "tag.html", ("tag:" + slug,) + _headers(a.slug for a in members), context)
+
+
+def tags_page(site: Site, key: str) -> Page:
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        return {"page": {"title": "Tags", "url": site.root + "tags/", "description": "Every tag", "kind": "tags"},
+                "tags": [{**site.tag(name), "count": len(members)} for name, members in site.tags.values()]}
+    return Page("tags/index.html", "tags.html", ("tags",), context)
+
+
+def not_found_page(site: Site, key: str) -> Page:
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        return {"page": {"title": "Page not found", "url": site.root + "404.html", "description": "", "kind": "404"}}
+    return Page("404.html", "404.html", (), context)
+
+
+def feed_page(site: Site, key: str) -> Page:
+    newest = site.articles[:FEED_SIZE]
+
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        return {
+            "page": {"title": site.config.title, "url": site.root + "feed.xml", "description": "", "kind": "feed"},
+            "updated": newest[0].date if newest else None,
+            "entries": [{**site.article_card(a), "abs_url": site.config.absolute(site.url(a.slug)),
+                         "body": site.body(ARTICLE, a.slug, tools)} for a in newest],
+            "feed_url": site.config.absolute(site.root + "feed.xml"),
+            "home_url": site.config.absolute(site.root),
+        }
+    shown = [a.slug for a in newest] + [t for a in newest for t in site.targets(ARTICLE, a.slug)]
+    return Page("feed.xml", "feed.xml", ("articles",) + tuple("body:" + a.slug for a in newest) + _headers(shown),
+                context)
+
+
+def sitemap_page(site: Site, key: str) -> Page:
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        urls = [site.root] + [site.url(a.slug) for a in site.articles] + [site.root + "glossary/"] \
+            + [site.url(e.slug) for e in site.entries] + [site.tag(name)["url"] for name, _ in site.tags.values()] \
+            + [site.root + "tags/"]
+        lastmod = {site.url(a.slug): a.date for a in site.articles}
+        return {"page": {"title": "", "url": site.root + "sitemap.xml", "description": "", "kind": "sitemap"},
+                "urls": [{"loc": site.config.absolute(u), "lastmod": lastmod.get(u)} for u in sorted(set(urls))]}
+    return Page("sitemap.xml", "sitemap.xml", ("articles", "entries", "tags") + _headers(a.slug for a in site.articles),
+                context)
+
+
+def _one(site: Site) -> list[str]:
+    return [""]
+
+
+PAGE_TYPES: tuple[PageType, ...] = (
+    PageType("home", _one, home_page),
+    PageType("article", lambda site: [a.slug for a in site.articles], article_page),
+    PageType("glossary index", _one, glossary_index_page),
+    PageType("entry", lambda site: [e.slug for e in site.entries], entry_page),
+    PageType("tag", lambda site: list(site.tags), tag_page),
+    PageType("tags", _one, tags_page),
+    PageType("404", _one, not_found_page),
+    PageType("feed", _one, feed_page),
+    PageType("sitemap", _one, sitemap_page),
+)
+
+
+def assemble(site: Site, page_types: Iterable[PageType] = PAGE_TYPES) -> dict[tuple[str, str], Page]:
+    """Every page of the site, by (page type, key), in the order they are declared."""
+    return {(pt.name, key): pt.page(site, key) for pt in page_types for key in pt.keys(site)}
+
+
+def remake(site: Site, which: Iterable[tuple[str, str]], page_types: Iterable[PageType] = PAGE_TYPES
+           ) -> dict[tuple[str, str], Page]:
+    """The pages ``which`` names, made again from ``site`` (their inputs may have changed)."""
+    makers = {pt.name: pt.page for pt in page_types}
+    return {(name, key): makers[name](site, key) for name, key in which}

@@ -1,0 +1,139 @@
+"""Backlinks (a reduce over the link stage's facts): for every glossary entry the
+articles that mention it ("Mentioned in", newest first, each with the sentence of its
+first mention), and for every page the pages that cross-reference it ("Referenced by").
+
+``update`` brings earlier backlinks up to date with the documents whose facts changed,
+giving exactly what ``build_backlinks`` would give from scratch: the dev server edits
+one article at a time, and a site has thousands."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable
+
+from site_builder.index import SiteIndex
+from site_builder.model import ARTICLE, ArticleHeader, EntryHeader, LinkedDocument
+from site_builder.refs import Resolved, resolve_text
+
+
+@dataclass(frozen=True)
+class Backlink:
+    source: ArticleHeader | EntryHeader
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one document adds to the backlinks."""
+
+    mentions: tuple[tuple[str, str], ...]  # (entry, sentence) for every entity an article mentions
+    targets: tuple[str, ...]  # the pages it cross-references (once each)
+
+
+@dataclass(frozen=True)
+class Backlinks:
+    mentioned_in: dict[str, tuple[Backlink, ...]]  # entry slug -> articles mentioning it, newest first
+    referenced_by: dict[str, tuple[ArticleHeader | EntryHeader, ...]]  # slug -> pages cross-referencing it
+    signatures: dict[str, str]  # "mentions:<entry>" / "referenced:<slug>" -> digest of that list
+    facts: dict[tuple[str, str], Facts]  # what each document added, for update()
+
+
+def facts_of(doc: LinkedDocument, resolved: Resolved, index: SiteIndex) -> Facts:
+    mentions: tuple[tuple[str, str], ...] = ()
+    if doc.kind == ARTICLE:
+        sentences = {m.entry: resolve_text(m.sentence, doc, resolved, index) for m in doc.mentions}
+        mentions = tuple((entry, sentences.get(entry, "")) for entry in doc.entities)
+    return Facts(mentions, tuple(dict.fromkeys(resolved.found())))
+
+
+def _order(h: ArticleHeader | EntryHeader) -> tuple:
+    if isinstance(h, ArticleHeader):
+        return (0, -h.date.toordinal(), h.title.casefold(), h.slug)
+    return (1, 0, h.title.casefold(), h.slug)
+
+
+def _mentions_signature(backlinks: Iterable[Backlink]) -> str:
+    """A digest of a "Mentioned in" list: which articles, and the sentence from each."""
+    return hashlib.sha256("".join(f"{b.source.slug}\x00{b.sentence}\x00" for b in backlinks)
+                          .encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _referenced_signature(headers: Iterable[ArticleHeader | EntryHeader]) -> str:
+    return hashlib.sha256("\x00".join(f"{h.kind}:{h.slug}" for h in headers).encode("utf-8")).hexdigest()
+
+
+def _source(key: tuple[str, str], index: SiteIndex) -> ArticleHeader | EntryHeader | None:
+    kind, slug = key
+    return index.articles.get(slug) if kind == ARTICLE else index.entries.get(slug)
+
+
+def build_backlinks(facts: dict[tuple[str, str], Facts], index: SiteIndex) -> Backlinks:
+    mentioned: dict[str, list[Backlink]] = {}
+    referenced: dict[str, dict[tuple[str, str], ArticleHeader | EntryHeader]] = {}
+    for key, f in facts.items():
+        source = _source(key, index)
+        if source is None:
+            continue
+        for entry, sentence in f.mentions:
+            mentioned.setdefault(entry, []).append(Backlink(source, sentence))
+        for target in f.targets:
+            referenced.setdefault(target, {})[key] = source
+    return _finish(mentioned, {t: list(v.values()) for t, v in referenced.items()}, dict(facts), {}, None)
+
+
+def update(previous: Backlinks, facts: dict[tuple[str, str], Facts], index: SiteIndex) -> Backlinks:
+    """``previous`` (made for the same index) brought up to date with ``facts``: only the
+    lists of entries and pages that a changed document adds to or leaves are touched."""
+    old = previous.facts
+    changed = [k for k in facts.keys() | old.keys() if facts.get(k) != old.get(k)]
+    if not changed:
+        return previous
+    mentioned = {e: list(v) for e, v in previous.mentioned_in.items()}
+    referenced = {t: list(v) for t, v in previous.referenced_by.items()}
+    touched: set[str] = set()
+    for key in changed:
+        source = _source(key, index)
+        before, after = old.get(key), facts.get(key)
+        for entry, _ in before.mentions if before else ():
+            mentioned[entry] = [b for b in mentioned.get(entry, ()) if (b.source.kind, b.source.slug) != key]
+            touched.add("mentions:" + entry)
+        for target in before.targets if before else ():
+            referenced[target] = [h for h in referenced.get(target, ()) if (h.kind, h.slug) != key]
+            touched.add("referenced:" + target)
+        if source is None or after is None:
+            continue
+        for entry, sentence in after.mentions:
+            mentioned.setdefault(entry, []).append(Backlink(source, sentence))
+            touched.add("mentions:" + entry)
+        for target in after.targets:
+            referenced.setdefault(target, []).append(source)
+            touched.add("referenced:" + target)
+    return _finish(mentioned, referenced, dict(facts), previous.signatures, touched)
+
+
+def _finish(mentioned: dict[str, list[Backlink]], referenced: dict[str, list[ArticleHeader | EntryHeader]],
+            facts: dict[tuple[str, str], Facts], signatures: dict[str, str], touched: set[str] | None) -> Backlinks:
+    """Sort the lists (all of them, or the ``touched`` ones) and sign them."""
+    signatures = dict(signatures)
+    mentioned_in: dict[str, tuple[Backlink, ...]] = {}
+    for entry, items in mentioned.items():
+        name = "mentions:" + entry
+        if touched is None or name in touched:
+            items = sorted(items, key=lambda b: _order(b.source))
+            signatures[name] = _mentions_signature(items)
+        if items:
+            mentioned_in[entry] = tuple(items)
+        else:
+            signatures.pop(name, None)
+    referenced_by: dict[str, tuple[ArticleHeader | EntryHeader, ...]] = {}
+    for target, headers in referenced.items():
+        name = "referenced:" + target
+        if touched is None or name in touched:
+            headers = sorted(headers, key=_order)
+            signatures[name] = _referenced_signature(headers)
+        if headers:
+            referenced_by[target] = tuple(headers)
+        else:
+            signatures.pop(name, None)
+    return Backlinks(mentioned_in, referenced_by, signatures, facts)
