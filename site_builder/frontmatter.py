@@ -262,6 +262,8 @@ def _nesting(yaml_text: str, until: tuple[int, int] | None = None,
                 entry = where
             if depth > MAX_DEPTH and deep is None:
                 deep = entry or where
+                if until is None:
+                    break
     except yaml.YAMLError:
         pass  # the text breaks off here; what was read so far is the answer
     finally:
@@ -273,10 +275,27 @@ def _deep_at_error(exc: BaseException, yaml_text: str) -> bool:
     """Was the text nested deeper than MAX_DEPTH where the scanner, parser or composer gave up?"""
     if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError, yaml.composer.ComposerError)):
         return False
+    if "nesting depth" in (exc.problem or ""):  # libyaml's limit (PyYAML ≥ 6.0.4)
+        return True
     mark = exc.problem_mark or exc.context_mark
     if mark is None:
         return False
+    lines = yaml_text.split("\n")
+    before = "\n".join(lines[:mark.line] + [lines[mark.line][:mark.column] if mark.line < len(lines) else ""])
+    if not _could_nest_deeper(before):
+        return False  # the usual case, decided without walking the text in pure Python
     return _nesting(yaml_text, (mark.line, mark.column))[0] > MAX_DEPTH
+
+
+def _could_nest_deeper(text: str) -> bool:
+    """A cheap upper bound: no text nests deeper than the brackets open at once, plus its
+    deepest indentation, plus one."""
+    level = most = 0
+    for ch in re.sub(r"[^\[\]{}]+", "", text):
+        level = level + 1 if ch in "[{" else max(level - 1, 0)
+        most = max(most, level)
+    indent = max((len(m) for m in re.findall(r"^[ ?:-]*", text, re.M)), default=0)
+    return most + indent + 1 > MAX_DEPTH
 
 
 def _char_at(yaml_text: str, mark: Any) -> str:

@@ -118,6 +118,23 @@ def test_libyaml_nesting_limit_error_reads_as_too_deep() -> None:
     assert d.format() == f"a.md:3:1: {TOO_DEEP}"
 
 
+@pytest.mark.parametrize("problem", ["exceeded maximum nesting depth", "a wording of some later release"])
+def test_an_error_where_the_text_is_deep_reads_as_too_deep_whatever_its_wording(problem: str) -> None:
+    text = "title: The deal\ntags: " + "[" * 1000 + "\n"
+    mark = yaml.Mark("<unicode string>", 1006, 1, 1006, None, None)
+    exc = yaml.parser.ParserError("while parsing a flow node", mark, problem, mark)
+    assert fm.yaml_diagnostic("a.md", exc, text, 2).format() == f"a.md:3:1: {TOO_DEEP}"
+
+
+def test_the_same_error_where_the_text_is_shallow_is_a_syntax_error() -> None:
+    text = "title: The deal\ntags: [[a]\n"
+    mark = yaml.Mark("<unicode string>", 27, 1, 11, None, None)
+    exc = yaml.parser.ParserError("while parsing a flow node", mark, "a wording of some later release", mark)
+    d = fm.yaml_diagnostic("a.md", exc, text, 2)
+    assert d.format().startswith("a.md:3:12: error[yaml.syntax]: front-matter is not valid YAML: "), d.format()
+    assert "too deeply" not in d.message
+
+
 def test_nesting_that_closed_does_not_hide_a_later_error() -> None:
     text = "tags: " + "[" * 80 + "]" * 80 + "\ntitle: 'The deal\n"
     assert "a quoted value that starts here is never closed" in diagnostics(text)
