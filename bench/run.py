@@ -227,6 +227,11 @@ class Bench:
         self.sb_run("warm, nothing changed", rnd, out)
         if not edits:
             return
+        # The cache as a deploy would restore it: left by a build of this very corpus.
+        snapshot = os.path.join(self.work, "ci-cache")
+        fresh(snapshot)
+        if "--no-cache" in self.flags:
+            shutil.copytree(os.path.join(self.site, ".cache"), snapshot)
         with open(os.path.join(self.site, "corpus.json")) as fh:
             manifest = json.load(fh)
         article = os.path.join(self.site, "content", "articles", manifest["edit_article"] + ".md")
@@ -241,6 +246,27 @@ class Bench:
             for p, data in originals.items():
                 with open(p, "wb") as fh:
                     fh.write(data)
+        if os.path.isdir(snapshot):
+            self.ci_warm(rnd, article, snapshot)
+
+    def ci_warm(self, rnd: int, article: str, snapshot: str) -> None:
+        """A deploy on CI (Netlify with its cache plugin, actions/cache): the cache of an
+        earlier build of the corpus restored, one article edited, every content file as new
+        as a fresh checkout makes it, and an output folder that starts empty."""
+        cache = os.path.join(self.site, ".cache")
+        fresh(cache)
+        shutil.copytree(snapshot, cache)
+        out = os.path.join(self.work, "out", "site-builder-ci")
+        fresh(out)
+        with open(article, "rb") as fh:
+            original = fh.read()
+        try:
+            edit_article(article, rnd)
+            fresh_checkout_times(os.path.join(self.site, "content"))
+            self.sb_run("CI warm, 1 article edited", rnd, out)
+        finally:
+            with open(article, "wb") as fh:
+                fh.write(original)
 
     # -- the peers ------------------------------------------------------
 
@@ -267,6 +293,14 @@ class Bench:
         self._record("mkdocs", "cold", rnd, [os.path.join(self.venv, "bin", "mkdocs"), "build", "--quiet",
                                              "-f", os.path.join(self.site, "mkdocs", "mkdocs.yml"), "-d", out],
                      env=peer_env(), out_dir=out)
+
+
+def fresh_checkout_times(folder: str) -> None:
+    """Every file's modification time set to now, as a new clone of the repository has them."""
+    now = time.time()
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            os.utime(os.path.join(dirpath, name), (now, now))
 
 
 def edit_article(path: str, rnd: int) -> None:

@@ -165,7 +165,11 @@ def _pos(mark: Any, first_line: int) -> tuple[int, int]:
 
 
 def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, Value] | None, list[Diagnostic]]:
-    """Read a YAML mapping; refuse tags, anchors, aliases and duplicate keys."""
+    """Read a YAML mapping; refuse tags, anchors, aliases and duplicate keys.
+
+    Whatever PyYAML raises on the way (scanning, parsing, composing, constructing) goes
+    through ``yaml_diagnostic``, so every YAML problem reads the same way.
+    """
     diags: list[Diagnostic] = []
     try:
         for tok in yaml.scan(yaml_text, Loader=_Loader):
@@ -185,19 +189,8 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
             node = loader.get_single_node()
         finally:
             loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        return None, [_syntax_error(path, exc, first_line)]
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a control character
-        line, col = _offset_pos(yaml_text, exc.position, first_line)
-        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
-        return None, [error(path, line, col, "yaml.syntax",
-                            f"front-matter holds the character U+{char:04X}, which YAML does not allow",
-                            "delete it (it is often invisible: retype the line)")]
-    except yaml.YAMLError as exc:  # pragma: no cover - every YAMLError PyYAML raises is one of the above
-        return None, [error(path, first_line, 1, "yaml.syntax", f"front-matter is not valid YAML: {exc}",
-                            "check the front-matter for stray characters")]
-    except RecursionError:
-        return None, [_too_deep(path, first_line)]
+    except (yaml.YAMLError, RecursionError) as exc:
+        return None, [yaml_diagnostic(path, exc, yaml_text, first_line)]
 
     if node is None:
         return {}, []
@@ -227,13 +220,10 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
             continue
         try:
             data = constructor.construct_object(vnode, deep=True)
-        except RecursionError:
-            diags.append(_too_deep(path, kline))
-            continue
-        except (yaml.YAMLError, ValueError, TypeError) as exc:  # PyYAML raises ValueError for some scalars
-            vline, vcol = _pos(vnode.start_mark, first_line)
-            diags.append(error(path, vline, vcol, "yaml.value", f"cannot read the value of '{key}': {exc}",
-                               "quote the value"))
+        except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:  # ValueError: e.g. 0b_
+            diags.append(yaml_diagnostic(path, exc, yaml_text, first_line, key=key, node=vnode))
+            constructor.dispose()
+            constructor = _Loader("")  # a failed construction may leave half-built state behind
             continue
         vline, vcol = _pos(vnode.start_mark, first_line)
         data, removed = _strip_uncarriable(data)
@@ -252,32 +242,262 @@ def _offset_pos(text: str, offset: int, first_line: int) -> tuple[int, int]:
     return first_line + before.count("\n"), offset - (before.rfind("\n") + 1) + 1
 
 
-# PyYAML reports an unclosed quote or bracket where the text ends; the editor needs where it opened.
-_OPENED = {
-    "while scanning a quoted scalar": ("a quoted value that starts here is never closed",
-                                       "end it with the same quote mark; inside '…' write an apostrophe as ''"),
-    "while parsing a flow sequence": ("the list '[' that starts here is never closed",
-                                      "close it with ']' on the same line, with ', ' between the items"),
-    "while parsing a flow mapping": ("the mapping '{' that starts here is never closed",
-                                     "close it with '}' on the same line, with ', ' between the items"),
-}
+# ---------------------------------------------------------------------------
+# PyYAML's errors as an editor's diagnostics
+#
+# PyYAML raises a ReaderError, a MarkedYAMLError subclass (ScannerError, ParserError,
+# ComposerError, ConstructorError), a RecursionError for deep nesting (which releases also
+# report as a ScannerError, "exceeded maximum nesting depth") or, while constructing a
+# scalar, a plain ValueError. Their wording differs between the C (libyaml) and the
+# pure-Python implementations and between releases, so causes are recognised by both
+# wordings, deep nesting by counting levels ourselves, and positions from the text itself.
+
+MAX_DEPTH = 64  # nesting levels; far beyond any front-matter, far below PyYAML's limits
+GENERIC_HINT = "check the indentation and quote values that contain ': ' or start with a symbol"
+_TOO_DEEP = ("front-matter is nested too deeply to read",
+             "front-matter values are text, lists of text, or one level of 'key: value' (image)")
+_OPEN_TOKENS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+                yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)
+_CLOSE_TOKENS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+_SCALAR_KINDS = {"tag:yaml.org,2002:int": "a whole number", "tag:yaml.org,2002:float": "a number",
+                 "tag:yaml.org,2002:timestamp": "a date", "tag:yaml.org,2002:bool": "a yes/no value"}
 
 
-def _syntax_error(path: str, exc: yaml.MarkedYAMLError, first_line: int) -> Diagnostic:
-    opened = _OPENED.get(exc.context or "")
-    if opened and exc.context_mark is not None:
-        line, col = _pos(exc.context_mark, first_line)
-        return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {opened[0]}", opened[1])
+def yaml_diagnostic(path: str, exc: BaseException, yaml_text: str, first_line: int, *,
+                    key: str | None = None, node: yaml.Node | None = None) -> Diagnostic:
+    """The one converter from anything PyYAML raises to a ``path:line:col`` diagnostic.
+
+    ``yaml_text`` is the YAML that was read, whose first line is line ``first_line`` of the
+    file; ``key`` and ``node`` name the top-level entry being constructed, when the error
+    came from construction.
+    """
+    if isinstance(exc, RecursionError) or _deep_at_error(exc, yaml_text):
+        at = _nesting(yaml_text)[1]
+        if at is None:
+            line, col = _pos(node.start_mark, first_line) if node is not None else (first_line, 1)
+        else:
+            line, col = first_line + at[0], at[1] + 1
+        return error(path, line, col, "yaml.syntax", *_TOO_DEEP)
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _reader_error(path, exc, yaml_text, first_line)
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return _constructor_error(path, exc, first_line, key, node)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return _syntax_error(path, exc, yaml_text, first_line)
+    if isinstance(exc, (ValueError, TypeError)) and node is not None:
+        return _unreadable_scalar(path, exc, first_line, key, node)
+    line, col = _pos(node.start_mark, first_line) if node is not None else (first_line, 1)
+    return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {_one_line(str(exc))}",
+                 GENERIC_HINT)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "invalid YAML"
+
+
+def _nesting(yaml_text: str, until: tuple[int, int] | None = None,
+             ) -> tuple[int, tuple[int, int] | None]:
+    """Walk the text with PyYAML's pure-Python scanner (no depth limit, not recursive).
+
+    Returns the nesting depth reached just before the position ``until`` (line, column,
+    0-based; the end when None) and where nesting first went deeper than MAX_DEPTH: the
+    start of the top-level entry it happened in (or of the token, outside any entry).
+    """
+    scanner = yaml.SafeLoader(yaml_text)
+    depth, entry, deep = 0, None, None
+    try:
+        while True:
+            tok = scanner.get_token()
+            if tok is None or isinstance(tok, yaml.StreamEndToken):
+                break
+            where = (tok.start_mark.line, tok.start_mark.column)
+            if until is not None and where >= until:
+                break
+            if isinstance(tok, _OPEN_TOKENS):
+                depth += 1
+            elif isinstance(tok, _CLOSE_TOKENS):
+                depth -= 1
+            elif depth == 1 and isinstance(tok, (yaml.KeyToken, yaml.BlockEntryToken)):
+                entry = where
+            if depth > MAX_DEPTH and deep is None:
+                deep = entry or where
+                if until is None:
+                    break
+    except yaml.YAMLError:
+        pass  # the text breaks off here; what was read so far is the answer
+    finally:
+        scanner.dispose()
+    return depth, deep
+
+
+def _deep_at_error(exc: BaseException, yaml_text: str) -> bool:
+    """Was the text nested deeper than MAX_DEPTH where the scanner, parser or composer gave up?"""
+    if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError, yaml.composer.ComposerError)):
+        return False
+    if "nesting depth" in (exc.problem or ""):  # libyaml's limit (PyYAML ≥ 6.0.4)
+        return True
     mark = exc.problem_mark or exc.context_mark
-    line, col = _pos(mark, first_line) if mark else (first_line, 1)
-    problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-    return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {problem}",
-                 "check the indentation and quote values that contain ': ' or start with a symbol")
+    if mark is None:
+        return False
+    lines = yaml_text.split("\n")
+    before = "\n".join(lines[:mark.line] + [lines[mark.line][:mark.column] if mark.line < len(lines) else ""])
+    if not _could_nest_deeper(before):
+        return False  # the usual case, decided without walking the text in pure Python
+    return _nesting(yaml_text, (mark.line, mark.column))[0] > MAX_DEPTH
 
 
-def _too_deep(path: str, line: int) -> Diagnostic:
-    return error(path, line, 1, "yaml.syntax", "front-matter is nested too deeply to read",
-                 "front-matter values are text, lists of text, or one level of 'key: value' (image)")
+def _could_nest_deeper(text: str) -> bool:
+    """A cheap upper bound: no text nests deeper than the brackets open at once, plus its
+    deepest indentation, plus one."""
+    level = most = 0
+    for ch in re.sub(r"[^\[\]{}]+", "", text):
+        level = level + 1 if ch in "[{" else max(level - 1, 0)
+        most = max(most, level)
+    indent = max((len(m) for m in re.findall(r"^[ ?:-]*", text, re.M)), default=0)
+    return most + indent + 1 > MAX_DEPTH
+
+
+def _char_at(yaml_text: str, mark: Any) -> str:
+    lines = yaml_text.split("\n")
+    if mark is None or mark.line >= len(lines) or mark.column >= len(lines[mark.line]):
+        return ""
+    return lines[mark.line][mark.column]
+
+
+def _reader_error(path: str, exc: yaml.reader.ReaderError, yaml_text: str, first_line: int) -> Diagnostic:
+    # libyaml counts the offset in UTF-8 bytes, PyYAML in characters: find the character ourselves.
+    found = yaml.reader.Reader.NON_PRINTABLE.search(yaml_text)
+    if found:
+        offset, char = found.start(), ord(found.group())
+    else:
+        offset = exc.position
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
+    line, col = _offset_pos(yaml_text, offset, first_line)
+    return error(path, line, col, "yaml.syntax",
+                 f"front-matter holds the character U+{char:04X}, which YAML does not allow",
+                 "delete it (it is often invisible: retype the line)")
+
+
+def _syntax_error(path: str, exc: yaml.MarkedYAMLError, yaml_text: str, first_line: int) -> Diagnostic:
+    """Scanner, parser and composer errors: what the editor wrote that YAML cannot read."""
+    context = exc.context or ""
+    problem = exc.problem or ""
+    both = f"{context} | {problem}"
+    at = exc.problem_mark or exc.context_mark
+    message = " ".join(p for p in (context, problem) if p) or "invalid YAML"
+    hint = GENERIC_HINT
+
+    if "quoted scalar" in context and "end of stream" in problem:
+        at = exc.context_mark  # where the quote opened, not where the text ends
+        message = "a quoted value that starts here is never closed"
+        hint = "end it with the same quote mark; inside '…' write an apostrophe as ''"
+    elif "escape character" in problem:
+        if _char_at(yaml_text, at) != "\\" and at is not None and at.column > 0:
+            at = yaml.Mark(at.name, at.index - 1, at.line, at.column - 1, None, None)  # at the backslash
+        message = "the double-quoted value holds a backslash that starts no known escape"
+        hint = "write a backslash as \\\\ inside \"…\", or quote the value with '…' instead"
+    elif "flow sequence" in context or "flow mapping" in context:
+        close = "]" if "sequence" in context else "}"
+        what = "list '['" if close == "]" else "mapping '{'"
+        cm, pm = exc.context_mark, exc.problem_mark
+        if cm is not None and (pm is None or pm.line > cm.line):
+            at = cm
+            message = f"the {what} that starts here is never closed"
+            hint = f"close it with '{close}' on the same line, with ', ' between the items"
+        else:
+            message = f"the {what} has an item here that YAML cannot read"
+            hint = "quote each item that contains ': ', ',' or brackets, whole: [\"a: b\", c]"
+    elif "mapping values are not allowed" in problem:
+        message = "mapping values are not allowed in this context"  # libyaml's wording on every build
+    elif "tab" in problem or _char_at(yaml_text, at) == "\t":
+        message = "a tab character is used for indentation"
+        hint = "indent with spaces: YAML does not allow tabs there"
+    elif "cannot start any token" in problem or re.search(r"scanning an? (anchor|alias|tag)", context):
+        mark = exc.context_mark if "scanning an" in context else at
+        char = _char_at(yaml_text, mark) or _char_at(yaml_text, at)
+        at = mark or at
+        message = f"a value cannot start with '{char}'" if char.strip() else message
+        hint = f"quote the value: \"{char}…\"" if char.strip() else GENERIC_HINT
+    elif "directive" in context:
+        at = exc.context_mark or at
+        message = "a line cannot start with '%'"
+        hint = "quote the value, or start the line with its key"
+    elif "simple key" in context:
+        at = exc.context_mark or at
+        message = "this line is not 'key: value'"
+        hint = "add the colon and a space after the key, or indent a value that continues from the line above"
+    elif "block scalar" in context:
+        at = exc.context_mark or at
+        message = "a '|' or '>' must end its line; the text follows on the next lines"
+        hint = "put the text on the lines below, indented, or quote the value instead"
+    elif "sequence entries are not allowed" in problem or "block collection" in context:
+        message = "a list item ('- ') is not allowed here"
+        hint = "put list items on their own lines below the key, indented, or write the list as [a, b]"
+    elif "block mapping" in context:
+        message = "the text here does not fit the 'key: value' lines around it"
+        hint = "keys of one level start at the same column, and a quoted value ends at its closing quote"
+    elif "single document" in context:
+        message = "a second YAML document starts here"
+        hint = "the front-matter ends at a line holding only '---'; remove the text after '---' on this line"
+    line, col = _pos(at, first_line) if at is not None else (first_line, 1)
+    return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {_one_line(message)}", hint)
+
+
+def _constructor_error(path: str, exc: yaml.constructor.ConstructorError, first_line: int,
+                       key: str | None, node: yaml.Node | None) -> Diagnostic:
+    """A value that parses but cannot be built: an unhashable key, a bad merge ('<<')."""
+    problem = exc.problem or ""
+    at = exc.problem_mark or exc.context_mark or (node.start_mark if node is not None else None)
+    of = f" of '{key}'" if key else ""
+    if "unhashable" in problem:
+        message = f"a key inside the value{of} is a list or a mapping, not a name"
+        hint = "write keys as plain names: 'name: value'"
+    elif "merging" in problem:
+        message = f"'<<' inside the value{of} merges mappings, and what follows it is not a mapping"
+        hint = "write the keys out in full instead of merging with '<<'"
+    else:
+        message = f"cannot read the value{of}: {_one_line(' '.join(p for p in (exc.context, problem) if p))}"
+        hint = "quote the value"
+    line, col = _pos(at, first_line) if at is not None else (first_line, 1)
+    return error(path, line, col, "yaml.value", message, hint)
+
+
+def _unreadable_scalar(path: str, exc: BaseException, first_line: int, key: str | None,
+                       node: yaml.Node) -> Diagnostic:
+    """A plain scalar that YAML resolves to a number or a date it cannot convert ('0b_', '2024-02-30')."""
+    bad = _failing_scalar(node) or node
+    line, col = _pos(bad.start_mark, first_line)
+    raw = str(bad.value) if isinstance(bad, yaml.ScalarNode) else ""
+    kind = _SCALAR_KINDS.get(bad.tag, "")
+    of = f" of '{key}'" if key else ""
+    if kind == "a date":
+        return error(path, line, col, "yaml.value", f"the value{of} is an impossible date: {raw}",
+                     "write a real calendar date as YYYY-MM-DD")
+    if kind and raw:
+        return error(path, line, col, "yaml.value",
+                     f"the value{of} ({raw}) looks like {kind} to YAML but is not one",
+                     f"quote it if it is text: \"{raw}\"")
+    return error(path, line, col, "yaml.value", f"cannot read the value{of}: {_one_line(str(exc))}", "quote the value")
+
+
+def _failing_scalar(node: yaml.Node) -> yaml.Node | None:
+    """The first scalar under ``node`` that cannot be constructed on its own."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode):
+            loader = _Loader("")
+            try:
+                loader.construct_object(n)
+            except (ValueError, TypeError, yaml.YAMLError):
+                return n
+            finally:
+                loader.dispose()
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(reversed(n.value))
+        elif isinstance(n, yaml.MappingNode):
+            stack.extend(reversed([x for pair in n.value for x in pair]))
+    return None
 
 
 def _nested_duplicate_keys(path: str, node: yaml.Node, first_line: int) -> list[Diagnostic]:
