@@ -33,7 +33,7 @@ class SiteConfig:
     # includes only the slice of settings its stage reads.
     STAGES = {
         "parse": ("allow_html", "max_file_size"),
-        "link": ("link", "base_url", "allow_html"),  # the link stage parses and renders the Markdown
+        "link": ("link", "root", "allow_html"),  # the link stage parses and renders the Markdown; links use the root
         "render": ("title", "description", "base_url", "language", "author", "related_count"),
     }
 

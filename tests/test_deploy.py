@@ -291,8 +291,10 @@ def test_the_workflow_checks_pull_requests_and_builds_main() -> None:
     assert any(s.get("run") == "site-builder check --strict" for s in check["steps"])
     assert any(s.get("run") == "site-builder build --strict" for s in build_job["steps"])
 
-    cached = [s["with"]["path"] for s in build_job["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    cached = [path.strip() for s in build_job["steps"] if s.get("uses", "").startswith("actions/cache@")
+              for path in s["with"]["path"].splitlines() if path.strip()]
     assert "~/.cache/pip" in cached and ".cache/site-builder" in cached
+    assert "~/.cache/site-builder-key" in cached  # the key that authenticates the cache, kept with it
     uploads = [s for s in build_job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert len(uploads) == 1 and uploads[0]["with"]["path"].rstrip("/") == "public"
     names = [s.get("uses", s.get("run", "")) for s in build_job["steps"]]
