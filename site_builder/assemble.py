@@ -62,24 +62,13 @@ class PageType:
     page: Callable[["Site", str], Page]
 
 
-@dataclass
-class Site:
-    """The values every page is made from, as one build left them."""
+class Lists:
+    """The site's lists, made once per index: articles newest first, entries by title,
+    tags by slug (each with its name and articles), and the versions of those lists."""
 
-    config: SiteConfig
-    index: SiteIndex
-    linked: dict[tuple[str, str], LinkedDocument]
-    resolved: dict[tuple[str, str], Resolved]
-    backlinks: Backlinks
-    picks: dict[str, list[Pick]]
-    assets: dict[str, str]  # asset name -> fingerprinted output path
-    versions: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.root = self.config.root
-        self.articles = sorted(self.index.articles.values(), key=lambda a: (-a.date.toordinal(), a.title.casefold(),
-                                                                             a.slug))  # newest first
-        self.entries = sorted(self.index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
+    def __init__(self, index: SiteIndex):
+        self.articles = sorted(index.articles.values(), key=lambda a: (-a.date.toordinal(), a.title.casefold(), a.slug))
+        self.entries = sorted(index.entries.values(), key=lambda e: (e.title.casefold(), e.slug))
         tags: dict[str, list[ArticleHeader]] = {}
         names: dict[str, set[str]] = {}
         for a in self.articles:
@@ -88,6 +77,55 @@ class Site:
                 tags.setdefault(slug, []).append(a)
                 names.setdefault(slug, set()).add(t)
         self.tags = {slug: (min(names[slug]), tags[slug]) for slug in sorted(tags)}  # slug -> (name, articles)
+        self.versions = {"articles": digest(*(a.slug for a in self.articles)),
+                         "entries": digest(*(e.slug for e in self.entries)),
+                         "tags": digest(*((slug, name, len(members)) for slug, (name, members) in self.tags.items()))}
+        for slug, (name, members) in self.tags.items():
+            self.versions["tag:" + slug] = digest(name, *(a.slug for a in members))
+
+
+class Versions:
+    """The version of every value a page can show, in parts (each part a dict one stage
+    made: headers and lists, bodies, backlinks, related reading), so that comparing two
+    runs skips the parts that are the very same object."""
+
+    def __init__(self, *parts: dict[str, str]):
+        self.parts = parts
+
+    def get(self, name: str, default: str = "") -> str:
+        for part in self.parts:
+            v = part.get(name)
+            if v is not None:
+                return v
+        return default
+
+    def changed(self, older: "Versions") -> set[str]:
+        """The names whose version differs from ``older``'s (new and gone ones included)."""
+        out: set[str] = set()
+        for new, old in zip(self.parts, older.parts):
+            if new is not old:
+                out.update(n for n, v in new.items() if old.get(n) != v)
+                out.update(old.keys() - new.keys())
+        return out
+
+
+@dataclass
+class Site:
+    """The values every page is made from, as one build left them."""
+
+    config: SiteConfig
+    index: SiteIndex
+    lists: Lists
+    linked: dict[tuple[str, str], LinkedDocument]
+    resolved: dict[tuple[str, str], Resolved]
+    backlinks: Backlinks
+    picks: dict[str, list[Pick]]
+    assets: dict[str, str]  # asset name -> fingerprinted output path
+    versions: Versions = field(default_factory=Versions)
+
+    def __post_init__(self) -> None:
+        self.root = self.config.root
+        self.articles, self.entries, self.tags = self.lists.articles, self.lists.entries, self.lists.tags
         self.values = {  # what every template sees as `site`
             "title": self.config.title, "description": self.config.description, "language": self.config.language,
             "base_url": self.config.base_url, "root": self.root, "author": self.config.author or self.config.title,
@@ -95,14 +133,6 @@ class Site:
             "nav": [{"title": "Articles", "url": self.root}, {"title": "Glossary", "url": self.root + "glossary/"},
                     {"title": "Tags", "url": self.root + "tags/"}],
         }
-
-    def structure_versions(self) -> dict[str, str]:
-        """The versions of the lists: which articles, entries and tags there are, in order."""
-        out = {"articles": digest(*(a.slug for a in self.articles)), "entries": digest(*(e.slug for e in self.entries)),
-               "tags": digest(*((slug, name, len(members)) for slug, (name, members) in self.tags.items()))}
-        for slug, (name, members) in self.tags.items():
-            out["tag:" + slug] = digest(name, *(a.slug for a in members))
-        return out
 
     # small views of headers, shared by the contexts
 

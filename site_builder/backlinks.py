@@ -86,7 +86,8 @@ def update(previous: Backlinks, facts: dict[tuple[str, str], Facts], index: Site
     """``previous`` (made for the same index) brought up to date with ``facts``: only the
     lists of entries and pages that a changed document adds to or leaves are touched."""
     old = previous.facts
-    changed = [k for k in facts.keys() | old.keys() if facts.get(k) != old.get(k)]
+    changed = [k for k, v in facts.items() if old.get(k) is not v and old.get(k) != v]
+    changed += [k for k in old if k not in facts]
     if not changed:
         return previous
     mentioned = {e: list(v) for e, v in previous.mentioned_in.items()}

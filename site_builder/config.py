@@ -51,20 +51,20 @@ class SiteConfig:
         return f"{parts.scheme}://{parts.netloc}{url}"
 
     def slice_digest(self, stage: str) -> str:
-        return _slice_digest(self, stage)
+        """A digest of the settings ``stage`` reads (part of that stage's cache keys)."""
+        return self._slice_digests[stage]
+
+    @functools.cached_property
+    def _slice_digests(self) -> dict[str, str]:  # made once per config (keys ask for it per document)
+        data = asdict(self)
+        data["root"] = self.root
+        return {stage: hashlib.sha256("\n".join(f"{k}={data[k]!r}" for k in keys).encode()).hexdigest()
+                for stage, keys in self.STAGES.items()}
 
     def with_base_url(self, base_url: str) -> "SiteConfig":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["base_url"] = base_url
         return SiteConfig(**values)
-
-
-@functools.lru_cache(maxsize=64)
-def _slice_digest(config: SiteConfig, stage: str) -> str:
-    data = asdict(config)
-    data["root"] = config.root
-    picked = "\n".join(f"{k}={data[k]!r}" for k in config.STAGES[stage])
-    return hashlib.sha256(picked.encode()).hexdigest()
 
 
 def _link_policy(v: fm.Value) -> str:

@@ -26,6 +26,9 @@ def _vim_write_test(name: str) -> bool:
 
 
 def is_temp_file(name: str) -> bool:
+    if name[:1].isalnum() and name[-1:].isalnum() and not name[-1:].isdigit() \
+            and not name.lower().endswith((".tmp", "thumbs.db")):
+        return False  # the common case, without the regex: "deal.md", "photo.jpg"
     return bool(_TEMP_RE.match(name)) or name.startswith(".") or _vim_write_test(name)
 
 
@@ -42,7 +45,7 @@ class Discovered:
     sources: tuple[SourceFile, ...]
     statics: tuple[StaticFile, ...]
     diagnostics: tuple[Diagnostic, ...]
-    stamps: dict[tuple, str]  # file stamp -> digest, for the next run (see discover)
+    stamps: dict[tuple, SourceFile | StaticFile]  # file stamp -> what was found there, for the next run
 
 
 def _inside(path: str, root: str) -> bool:
@@ -57,48 +60,54 @@ def _digest(abspath: str) -> str:
     return h.hexdigest()
 
 
-def _walk(folder: str, rel: str, real_site: str, diags: list[Diagnostic], seen: set[str] | None = None):
-    """(relative path, absolute path, stat) of every file below ``folder``, sorted,
-    skipping hidden and temporary files and symlinks that lead outside the site.
-    One ``os.scandir`` per folder and one stat per file."""
-    seen = set() if seen is None else seen
-    real = os.path.realpath(folder)
-    if real in seen:  # a symlink loop inside the site
-        return
-    seen.add(real)
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        path = f"{rel}/{name}"
-        if name.startswith(".") or is_temp_file(name):
+def _walk(folder: str, rel: str, real_site: str, diags: list[Diagnostic]) -> list[tuple[str, str, os.stat_result]]:
+    """(relative path, absolute path, stat) of every file below ``folder``, skipping hidden
+    and temporary files and symlinks that lead outside the site (a symlink loop inside it
+    is walked once). One ``os.scandir`` per folder and one stat per file: this runs on every
+    rebuild of the dev server, so it does no more per file than it must."""
+    found: list[tuple[str, str, os.stat_result]] = []
+    seen: set[str] = set()
+    stack = [(folder, rel)]
+    while stack:
+        folder, rel = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
             continue
-        if entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_site):
-            what = "folder" if entry.is_dir() else "file"
-            diags.append(warning(path, 0, 0, "file.symlink",
-                                 f"skipped a symlinked {what} that leads outside the site",
-                                 f"copy the {what} into the site instead of linking it"))
+        seen.add(real)
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
             continue
-        if entry.is_dir():
-            yield from _walk(entry.path, path, real_site, diags, seen)
-        elif entry.is_file():
-            try:
-                yield path, entry.path, entry.stat()
-            except OSError:
+        for entry in entries:
+            name = entry.name
+            if name[0] == "." or is_temp_file(name):
                 continue
+            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_site):
+                what = "folder" if entry.is_dir() else "file"
+                diags.append(warning(f"{rel}/{name}", 0, 0, "file.symlink",
+                                     f"skipped a symlinked {what} that leads outside the site",
+                                     f"copy the {what} into the site instead of linking it"))
+            elif entry.is_dir():
+                stack.append((entry.path, f"{rel}/{name}"))
+            elif entry.is_file():
+                try:
+                    found.append((f"{rel}/{name}", entry.path, entry.stat()))
+                except OSError:
+                    continue
+    return found
 
 
-def discover(site: str, stamps: dict[tuple, str] | None = None) -> Discovered:
+def discover(site: str, stamps: dict[tuple, SourceFile | StaticFile] | None = None) -> Discovered:
     """Every source and static file under content/, with the sha256 of its bytes. ``stamps``
-    (from the last run's ``Discovered.stamps``) gives the digests of files whose stamp
-    (path, size, mtime, inode, ctime) has not changed, so only changed files are read."""
+    (from the last run's ``Discovered.stamps``) gives back the file found under the same
+    stamp (path, size, mtime, inode, ctime): an unchanged file is neither read again nor
+    made again, so later stages can tell it is the same by identity."""
     site = os.path.abspath(site)
     real_site = os.path.realpath(site)
     content = os.path.join(site, CONTENT)
     known = stamps or {}
-    now: dict[tuple, str] = {}
+    now: dict[tuple, SourceFile | StaticFile] = {}
     sources: list[SourceFile] = []
     statics: list[StaticFile] = []
     diags: list[Diagnostic] = []
@@ -106,20 +115,33 @@ def discover(site: str, stamps: dict[tuple, str] | None = None) -> Discovered:
         return Discovered((), (), (), {})
     for rel, full, st in _walk(content, CONTENT, real_site, diags):
         stamp = (full, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-        digest = known.get(stamp) or _digest(full)
-        now[stamp] = digest
-        if rel.endswith(".md"):
-            folder = rel.rsplit("/", 1)[0]
-            if rel.startswith(ARTICLES + "/"):
-                sources.append(SourceFile(rel, full, ARTICLE, digest))
-            elif folder == GLOSSARY:
-                sources.append(SourceFile(rel, full, ENTRY, digest))
-            else:
-                diags.append(warning(rel, 0, 0, "file.ignored",
-                                     "this Markdown file is neither an article nor a glossary entry",
-                                     "move it under content/articles/ or directly into content/glossary/"))
-            continue
-        statics.append(StaticFile(rel, full, rel[len(CONTENT) + 1:], digest))
+        found = known.get(stamp)
+        if found is None:
+            try:
+                found = _found(rel, full, _digest(full))
+            except OSError:  # gone or unreadable since it was listed: the next build sees it again
+                continue
+        now[stamp] = found
+        if isinstance(found, StaticFile):
+            statics.append(found)
+        elif found.kind:
+            sources.append(found)
+        else:
+            diags.append(warning(rel, 0, 0, "file.ignored",
+                                 "this Markdown file is neither an article nor a glossary entry",
+                                 "move it under content/articles/ or directly into content/glossary/"))
     sources.sort(key=lambda s: s.path)
     statics.sort(key=lambda s: s.path)
     return Discovered(tuple(sources), tuple(statics), tuple(diags), now)
+
+
+def _found(rel: str, full: str, digest: str) -> SourceFile | StaticFile:
+    """What a file under content/ is: an article, a glossary entry, a Markdown file that is
+    neither (kind ""), or a static file copied as it is."""
+    if not rel.endswith(".md"):
+        return StaticFile(rel, full, rel[len(CONTENT) + 1:], digest)
+    if rel.startswith(ARTICLES + "/"):
+        return SourceFile(rel, full, ARTICLE, digest)
+    if rel.rsplit("/", 1)[0] == GLOSSARY:
+        return SourceFile(rel, full, ENTRY, digest)
+    return SourceFile(rel, full, "", digest)

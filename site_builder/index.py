@@ -30,6 +30,7 @@ class SiteIndex:
     entries: dict[str, EntryHeader]
     key: str = ""  # digest of everything the index was made from (see index_key)
     slugs_key: str = ""  # digest of which slugs are articles, entries and drafts
+    paths: frozenset[str] = frozenset()  # the source files of the articles and entries this build publishes
 
     def url(self, slug: str) -> str:
         if slug in self.entries:
@@ -111,7 +112,8 @@ def build_index(documents: Sequence[Document], root: str, drafts: bool) -> tuple
     diags += check_tags(articles.values())
     slugs_key = digest(sorted(articles), sorted(draft_articles), sorted(entries))
     key = digest(index_key(documents, root, drafts))
-    return SiteIndex(root, articles, draft_articles, entries, key, slugs_key), diags
+    paths = frozenset(h.path for h in list(articles.values()) + list(entries.values()))
+    return SiteIndex(root, articles, draft_articles, entries, key, slugs_key, paths), diags
 
 
 @functools.lru_cache(maxsize=4096)

@@ -137,6 +137,7 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
         diagnostics=diagnostics,
         links=tuple(_internal_links(doc, out)),
         key=digest("body", html, mentions, entities, refs, diagnostics),
+        path=doc.source.path,
     )
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from site_builder.cache import DiskCache
 from site_builder.parallel import WORKER, pool_map
 
+_ABSENT = object()
 SHARDS = 16  # files per table on disk: an edit rewrites the shards whose keys changed
 
 
@@ -34,31 +35,37 @@ class Stage:
     """A map stage: ``key(item)`` is what computing ``item`` reads (equal keys, equal
     results); ``compute(item, shared)`` makes the result; ``shared()`` makes what every
     call needs and is costly to make (the glossary matcher), only when something misses.
-    ``disk``: whether results are worth keeping between runs. ``for_keys``: the stage only
-    makes another stage's keys, so without a memo it is not run at all."""
+    ``context``: what ``key`` reads besides the item (settings, the index's version): with
+    the same context, the very same item object (an unchanged document) gives the result
+    of the last run without its key being made again. ``disk``: whether results are
+    worth keeping between runs. ``for_keys``: the stage only makes another stage's keys,
+    so without a memo it is not run at all."""
 
     name: str
     key: Callable[[Any], Hashable]
     compute: Callable[[Any, Any], Any]
     shared: Callable[[], Any] = lambda: None
+    context: Hashable = None
     disk: bool = True
     for_keys: bool = False
     counted: str = ""  # the word the terminal reports this stage's computations under ("linked")
 
 
 class Memo:
-    """Stage results by key, by stage name: in memory, loaded from disk on first use."""
+    """Stage results by key, by stage name: in memory, loaded from disk on first use.
+    A memo that will be saved notes which keys each run used, and saves only those."""
 
-    def __init__(self, disk: DiskCache | None):
-        self.disk = disk
+    def __init__(self, disk: DiskCache | None, saving: bool = False):
+        self.disk = disk if disk is not None and disk.enabled else None
+        self.saving = saving and self.disk is not None
         self.tables: dict[str, dict[Hashable, Any]] = {}
-        self.used: dict[str, set[Hashable]] = {}  # keys read or written in the current run
+        self.used: dict[str, set[Hashable]] = {}  # keys read or written in the current run (when saving)
         self.saved: dict[str, list[set[Hashable]]] = {}  # keys per shard, as on disk
 
     def table(self, name: str, disk: bool = True) -> dict[Hashable, Any]:
         if name not in self.tables:
             data: dict[Hashable, Any] = {}
-            if disk and self.disk is not None and self.disk.enabled:
+            if disk and self.disk is not None:
                 shards = []
                 for n in range(SHARDS):
                     part = self.disk.load(f"{name}.{n:x}")
@@ -67,29 +74,27 @@ class Memo:
                     data.update(part)
                 self.saved[name] = shards
             self.tables[name] = data
-        self.used.setdefault(name, set())
         return self.tables[name]
 
+    def use(self, name: str, keys: Iterable[Hashable]) -> None:
+        if self.saving:
+            self.used.setdefault(name, set()).update(keys)
+
     def begin(self) -> None:
-        """A new run: what it does not use is dropped when it ends."""
         self.used = {}
 
-    def end(self) -> None:
-        """Keep only what this run used (in memory), so a long session does not grow."""
-        for name, keys in self.used.items():
-            table = self.tables.get(name)
-            if table is not None and len(table) != len(keys):
-                self.tables[name] = {k: table[k] for k in keys if k in table}
-
     def save(self) -> None:
-        """Write the on-disk tables whose keys changed, shard by shard."""
-        if self.disk is None or not self.disk.enabled:
+        """Write the on-disk tables whose kept keys changed, shard by shard (keeping only
+        what this run used, so the cache does not grow with every edit)."""
+        if not self.saving:
             return
         for name, saved in self.saved.items():
             table = self.tables.get(name, {})
+            used = self.used.get(name, set())
             parts: list[dict[Hashable, Any]] = [{} for _ in range(SHARDS)]
-            for k, v in table.items():
-                parts[shard_of(k)][k] = v
+            for k in used:
+                if k in table:
+                    parts[shard_of(k)][k] = table[k]
             for n, part in enumerate(parts):
                 if set(part) != saved[n]:
                     self.disk.save(f"{name}.{n:x}", part)
@@ -104,24 +109,60 @@ class Executor:
         self.jobs = max(1, jobs)
         self.counts: dict[str, int] = {}
         self.resources: dict[str, tuple[Hashable, Any]] = {}
+        self.recent: dict[str, Any] = {}  # a resident executor's last run of each map (see map, derive)
         self.last: dict[str, Any] = {}  # a resident executor's view of its previous run
 
     def map(self, stage: Stage, items: Sequence[Any]) -> list[Any]:
-        """``stage.compute`` of every item, in order: from the table where the key is known."""
+        """``stage.compute`` of every item, in order: from the table where the key is known.
+
+        A resident executor compares the items with the last run's (same context): where
+        it gets the very same object, it gives the last result without making the key
+        again, so an edit costs one pass over the list, not one key per document."""
         if self.memo is None:
             return [None] * len(items) if stage.for_keys else self._compute(stage, list(items))
-        table = self.memo.table(stage.name, stage.disk)
+        items = list(items)
+        last = self.recent.get(stage.name)
+        if last is not None and last[0] == stage.context and len(last[1]) == len(items):
+            _, last_items, keys, results = last
+            changed = [i for i, (a, b) in enumerate(zip(items, last_items)) if a is not b]
+            if not changed:
+                return results
+            keys, results = list(keys), list(results)
+            for i, value in zip(changed, self._lookup(stage, [items[i] for i in changed])):
+                keys[i], results[i] = value
+        else:
+            keys, results = map(list, zip(*self._lookup(stage, items))) if items else ([], [])
+        self.recent[stage.name] = (stage.context, items, keys, results)
+        return results
+
+    def _lookup(self, stage: Stage, items: list[Any]) -> list[tuple[Hashable, Any]]:
+        """(key, result) of each item: from the table, computing the misses."""
+        table = self.memo.table(stage.name, stage.disk)  # type: ignore[union-attr]
         keys = [stage.key(item) for item in items]
-        used = self.memo.used[stage.name]
-        used.update(keys)
-        missing = {}
+        missing: dict[Hashable, Any] = {}
         for item, k in zip(items, keys):
             if k not in table and k not in missing:
                 missing[k] = item
         if missing:
             for k, result in zip(missing, self._compute(stage, list(missing.values()))):
                 table[k] = result
-        return [table[k] for k in keys]
+        self.memo.use(stage.name, keys)  # type: ignore[union-attr]
+        if len(table) > 2 * len(keys) + 64 and len(items) > 64:  # a long session: keep what documents use
+            self.memo.tables[stage.name] = table = {k: table[k] for k in keys}  # type: ignore[union-attr]
+        return [(k, table[k]) for k in keys]
+
+    def derive(self, name: str, source: dict[Any, Any], make: Callable[[dict[Any, Any]], Any]) -> Any:
+        """``make(source)``, unless every value of ``source`` is the very object it was in
+        the last run, or an equal one (then the last result): for values made from a map's
+        results, where an edit changes one or two."""
+        last = self.recent.get(name)
+        if last is not None and len(last[0]) == len(source) and \
+                all((w := last[0].get(k, _ABSENT)) is v or w == v for k, v in source.items()):
+            return last[1]
+        value = make(source)
+        if self.memo is not None:
+            self.recent[name] = (source, value)
+        return value
 
     def _compute(self, stage: Stage, items: list[Any]) -> list[Any]:
         if not items:
@@ -135,7 +176,7 @@ class Executor:
         if self.memo is None:
             return compute()
         table = self.memo.table(name, disk)
-        self.memo.used[name].add(key)
+        self.memo.use(name, (key,))
         if key not in table:
             table.clear()  # a reduce keeps its latest result only
             table[key] = compute()

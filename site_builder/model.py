@@ -185,3 +185,4 @@ class LinkedDocument:
     diagnostics: tuple[Diagnostic, ...]
     links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked later)
     key: str = ""  # digest of everything above: what the pages showing this body depend on
+    path: str = ""  # the source file (for diagnostics found later)

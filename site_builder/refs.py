@@ -27,7 +27,8 @@ class Resolved:
         return [t for t in self.targets if t is not None]
 
 
-def resolve(doc: LinkedDocument, path: str, index: SiteIndex) -> Resolved:
+def resolve(doc: LinkedDocument, index: SiteIndex) -> Resolved:
+    path = doc.path
     targets: list[str | None] = []
     diags: list[Diagnostic] = []
     for ref in doc.refs:

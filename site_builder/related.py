@@ -12,7 +12,7 @@ from typing import Iterable
 
 from site_builder.errors import Diagnostic, warning
 from site_builder.index import SiteIndex, unresolved
-from site_builder.model import ArticleHeader, EntryHeader
+from site_builder.model import ArticleHeader, EntryHeader, digest
 
 
 @dataclass(frozen=True)
@@ -148,25 +148,30 @@ class RelatedPicker:
         return explicit + auto, diags
 
 
-def related_key(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int) -> tuple:
-    """What the picks read: each article's slug, date, tags and explicit list, the entities
-    it mentions, every slug (for "did you mean"), the drafts and the count. Titles and
-    summaries are not in it: a retitled article keeps its picks (``fresh`` shows the new title)."""
-    return ("related", count, tuple(sorted(index.articles)), tuple(sorted(index.entries)), tuple(sorted(index.drafts)),
-            tuple((a.slug, a.date, a.tags, tuple(x.value for x in a.related), entities.get(a.slug, ()))
-                  for a in sorted(index.articles.values(), key=lambda a: a.slug)))
+def related_key(index: SiteIndex, header_keys: dict[str, str], entities: dict[str, tuple[str, ...]], count: int
+                ) -> str:
+    """What the picks read: every published article's header (date, tags, explicit list…)
+    and the entities it mentions, which slugs exist (for "did you mean"), and the count."""
+    return digest("related", count, index.slugs_key,
+                  *(f"{slug}|{header_keys[slug]}|{'|'.join(entities.get(slug, ()))}" for slug in sorted(index.articles)))
 
 
-def pick_all(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int
-             ) -> tuple[dict[str, list[Pick]], list[Diagnostic]]:
-    """Every published article's related reading, and the problems with explicit lists."""
+@dataclass(frozen=True)
+class Picks:
+    picks: dict[str, list[Pick]]  # article slug -> its related reading
+    diagnostics: list[Diagnostic]  # problems with the explicit lists
+    signatures: dict[str, str]  # "picks:<slug>" -> digest of what the article shows (see signature)
+
+
+def pick_all(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int) -> Picks:
+    """Every published article's related reading."""
     picker = RelatedPicker(index, entities)
     picks: dict[str, list[Pick]] = {}
     diags: list[Diagnostic] = []
     for a in sorted(index.articles.values(), key=lambda a: a.slug):
         picks[a.slug], more = picker.related(a, count)
         diags += more
-    return picks, diags
+    return Picks(picks, diags, {"picks:" + slug: signature(ps) for slug, ps in picks.items()})
 
 
 def fresh(picks: dict[str, list[Pick]], index: SiteIndex) -> dict[str, list[Pick]]:

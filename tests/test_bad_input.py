@@ -303,5 +303,5 @@ def test_a_document_of_repeated_markup_builds_in_linear_time(tmp_path: Path, lin
         Builder(str(site)).run()
 
     run(10)
-    small, large = _best_of(run, 3000, 2), _best_of(run, 6000, 2)
+    small, large = _best_of(run, 1500, 2), _best_of(run, 3000, 2)
     assert large <= 3 * small + 0.05, f"doubling the input took {large / small:.1f}× as long"
