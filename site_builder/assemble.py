@@ -6,6 +6,7 @@ its template, where it is written, the *inputs* it shows, and how to make its co
 Inputs are names of the site's versioned values (``Site.versions``):
 
     header:<slug>      what other pages show of a page: title, date, summary, tags, type…
+    headers            every page's header at once (for pages that list many others)
     body:<slug>        a linked body (its HTML, mentions, entities, references)
     mentions:<entry>   an entry's "Mentioned in" list     referenced:<slug>  its "Referenced by"
     picks:<slug>       an article's related reading       tag:<slug>         a tag's articles
@@ -197,7 +198,7 @@ def home_page(site: Site, key: str) -> Page:
         return {"page": {"title": site.config.title, "url": site.root, "description": site.config.description,
                          "kind": "index"},
                 "articles": [site.article_card(a) for a in site.articles]}
-    return Page("index.html", "index.html", ("articles",) + _headers(a.slug for a in site.articles), context)
+    return Page("index.html", "index.html", ("articles", "headers"), context)
 
 
 def article_page(site: Site, slug: str) -> Page:
@@ -239,8 +240,7 @@ def glossary_index_page(site: Site, key: str) -> Page:
                          "description": f"Every person, organisation and place explained on {site.config.title}.",
                          "kind": "glossary_index"},
                 "groups": groups, "previews": site.previews(e.slug for e in site.entries)}
-    return Page("glossary/index.html", "glossary_index.html", ("entries",) + _headers(e.slug for e in site.entries),
-                context)
+    return Page("glossary/index.html", "glossary_index.html", ("entries", "headers"), context)
 
 
 def entry_page(site: Site, slug: str) -> Page:
@@ -259,9 +259,8 @@ def entry_page(site: Site, slug: str) -> Page:
             "referenced_by": [site.card(h) for h in referenced if h.slug not in mentioned],
             "previews": site.previews(preview_slugs),
         }
-    shown = [b.source.slug for b in mentions] + [h.slug for h in referenced] + preview_slugs
     return Page(f"glossary/{slug}/index.html", "entry.html",
-                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug) + _headers(shown), context)
+                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "headers"), context)
 
 
 def tag_page(site: Site, slug: str) -> Page:
@@ -272,7 +271,7 @@ def tag_page(site: Site, slug: str) -> Page:
         return {"page": {"title": f"Tag: {name}", "url": tag["url"], "description": f"Articles tagged {name}",
                          "kind": "tag"},
                 "tag": tag, "articles": [site.article_card(a) for a in members]}
-    return Page(f"tags/{slug}/index.html", "tag.html", ("tag:" + slug,) + _headers(a.slug for a in members), context)
+    return Page(f"tags/{slug}/index.html", "tag.html", ("tag:" + slug, "headers"), context)
 
 
 def tags_page(site: Site, key: str) -> Page:
@@ -313,8 +312,7 @@ def sitemap_page(site: Site, key: str) -> Page:
         lastmod = {site.url(a.slug): a.date for a in site.articles}
         return {"page": {"title": "", "url": site.root + "sitemap.xml", "description": "", "kind": "sitemap"},
                 "urls": [{"loc": site.config.absolute(u), "lastmod": lastmod.get(u)} for u in sorted(set(urls))]}
-    return Page("sitemap.xml", "sitemap.xml", ("articles", "entries", "tags") + _headers(a.slug for a in site.articles),
-                context)
+    return Page("sitemap.xml", "sitemap.xml", ("articles", "entries", "tags", "headers"), context)
 
 
 def _one(site: Site) -> list[str]:

@@ -116,12 +116,20 @@ def update(previous: Backlinks, facts: dict[tuple[str, str], Facts], index: Site
 def _finish(mentioned: dict[str, list[Backlink]], referenced: dict[str, list[ArticleHeader | EntryHeader]],
             facts: dict[tuple[str, str], Facts], signatures: dict[str, str], touched: set[str] | None) -> Backlinks:
     """Sort the lists (all of them, or the ``touched`` ones) and sign them."""
+    order: dict[int, tuple] = {}  # id(header) -> its sort key, made once per page, not once per list
+
+    def key(h: ArticleHeader | EntryHeader) -> tuple:
+        k = order.get(id(h))
+        if k is None:
+            k = order[id(h)] = _order(h)
+        return k
+
     signatures = dict(signatures)
     mentioned_in: dict[str, tuple[Backlink, ...]] = {}
     for entry, items in mentioned.items():
         name = "mentions:" + entry
         if touched is None or name in touched:
-            items = sorted(items, key=lambda b: _order(b.source))
+            items = sorted(items, key=lambda b: key(b.source))
             signatures[name] = _mentions_signature(items)
         if items:
             mentioned_in[entry] = tuple(items)
@@ -131,7 +139,7 @@ def _finish(mentioned: dict[str, list[Backlink]], referenced: dict[str, list[Art
     for target, headers in referenced.items():
         name = "referenced:" + target
         if touched is None or name in touched:
-            headers = sorted(headers, key=_order)
+            headers = sorted(headers, key=key)
             signatures[name] = _referenced_signature(headers)
         if headers:
             referenced_by[target] = tuple(headers)

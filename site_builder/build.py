@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import os
 import shutil
@@ -32,9 +33,10 @@ from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
 from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict
 from site_builder.index import SiteIndex, build_index, index_key, unmentioned
-from site_builder.link import GlossarySlices, link, link_key
+from site_builder.link import GlossarySlices, link, link_key, link_many
 from site_builder.memo import Executor, Memo, Stage
 from site_builder.model import ARTICLE, ENTRY, ArticleHeader, CrossRef, Document, LinkedDocument, digest
+from site_builder.parallel import Helper
 from site_builder.parse import parse, read_key
 from site_builder.refs import Resolved, resolve
 from site_builder.related import fresh, pick_all, related_key
@@ -140,7 +142,7 @@ def slice_stage(index: SiteIndex, run: Executor) -> Stage:
     """Which glossary entries each text could mention: only to make the link stage's keys."""
     slices = run.resource("slices", index.key, lambda: GlossarySlices(index.entries.values()))
     return Stage("slices", lambda d: (d.source.path, d.source.digest, slices.key), lambda d, _: slices.slice(d),
-                 context=slices.key, for_keys=True)
+                 parallel=True, context=slices.key, for_keys=True)
 
 
 def link_stage(index: SiteIndex, config: SiteConfig, run: Executor, slices: dict[int, str]) -> Stage:
@@ -152,9 +154,12 @@ def link_stage(index: SiteIndex, config: SiteConfig, run: Executor, slices: dict
 
         return run.resource("matcher", glossary.key, lambda: Matcher(index.entries.values()))
 
+    remote = functools.partial(link_many, entries=tuple(index.entries.values()), root=config.root,
+                               link_all=config.link == "all", allow_html=config.allow_html)
     return Stage("link", lambda d: link_key(d, slices[id(d)], config),
                  lambda d, m: link(d, m, config.root, config.link == "all", config.allow_html), shared=matcher,
-                 context=(glossary.key, config.slice_digest("parse"), config.slice_digest("link")), counted="linked")
+                 parallel=True, remote=remote, context=(glossary.key, config.slice_digest("parse"), config.slice_digest("link")),
+                 counted="linked")
 
 
 def refs_stage(index: SiteIndex) -> Stage:
@@ -213,8 +218,10 @@ def _output_path(url: str, page: str, root: str) -> str | None:
 
 
 def header_versions(docs: Iterable[Document], site: Site) -> dict[str, str]:
-    """The versions that change only with the index: each page's header, and the lists."""
+    """The versions that change only with the index: each page's header, all of them at
+    once (``headers``: the index's own key), and the lists."""
     out = {"header:" + d.header.slug: d.header_key for d in docs if d.header is not None}
+    out["headers"] = site.index.key
     out.update(site.lists.versions)
     return out
 
@@ -414,7 +421,8 @@ class Runner(Executor):
         if self.spool and self.jobs > 1 and len(pages) >= 24:
             with contextlib.suppress(OSError):
                 os.makedirs(self.spool, exist_ok=True)
-        stage = Stage("render", lambda p: p.out_path, lambda p, _: self._render_one(env, p, site), counted="rendered")
+        stage = Stage("render", lambda p: p.out_path, lambda p, _: self._render_one(env, p, site), parallel=True,
+                      counted="rendered")
         return self._compute(stage, pages)
 
     def _render_one(self, env: Any, page: Page, site: Site) -> tuple[Any, Diagnostic | None]:
@@ -491,6 +499,8 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
     check_out_dir(site, out, force)
     run = Runner(os.path.abspath(site), cache, jobs, out, keep_bytes=False)
     run.spool = spool_dir(out) if jobs > 1 else None
+    if jobs > 1 and run.disk.exists("stamps"):  # a warm build links a few files: import spaCy meanwhile
+        run.helper = Helper(("site_builder.glossary",))
     try:
         with paused_gc():
             result = build(os.path.abspath(site), Options(drafts, strict, base_url), run)
@@ -510,6 +520,8 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             run.save(result, stats.manifest)
             return result, stats
     finally:
+        if run.helper is not None:
+            run.helper.close()
         if run.spool:
             shutil.rmtree(run.spool, ignore_errors=True)
 

@@ -170,18 +170,8 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
     Whatever PyYAML raises on the way (scanning, parsing, composing, constructing) goes
     through ``yaml_diagnostic``, so every YAML problem reads the same way.
     """
-    diags: list[Diagnostic] = []
     try:
-        for tok in yaml.scan(yaml_text, Loader=_Loader):
-            if isinstance(tok, yaml.TagToken):
-                line, col = _pos(tok.start_mark, first_line)
-                diags.append(error(path, line, col, "yaml.tag", "YAML tags are not allowed in front-matter",
-                                   "remove the '!…' tag and write the value as plain text"))
-            elif isinstance(tok, (yaml.AnchorToken, yaml.AliasToken)):
-                line, col = _pos(tok.start_mark, first_line)
-                what = "anchors ('&name')" if isinstance(tok, yaml.AnchorToken) else "aliases ('*name')"
-                diags.append(error(path, line, col, "yaml.anchor", f"YAML {what} are not allowed in front-matter",
-                                   "write the value out in full where it is needed"))
+        diags = _refused_tokens(path, yaml_text, first_line)
         if diags:
             return None, diags
         loader = _Loader(yaml_text)
@@ -198,6 +188,29 @@ def load_mapping(path: str, yaml_text: str, first_line: int) -> tuple[dict[str, 
         line, col = _pos(node.start_mark, first_line)
         return None, [error(path, line, col, "frontmatter.not-mapping", "front-matter must be a list of 'key: value' lines",
                             "write one 'key: value' per line, e.g. 'title: My article'")]
+    return _values(path, node, yaml_text, first_line)
+
+
+def _refused_tokens(path: str, yaml_text: str, first_line: int) -> list[Diagnostic]:
+    """Tags, anchors and aliases: YAML features that front-matter does not allow."""
+    diags = []
+    for tok in yaml.scan(yaml_text, Loader=_Loader):
+        if isinstance(tok, yaml.TagToken):
+            line, col = _pos(tok.start_mark, first_line)
+            diags.append(error(path, line, col, "yaml.tag", "YAML tags are not allowed in front-matter",
+                               "remove the '!…' tag and write the value as plain text"))
+        elif isinstance(tok, (yaml.AnchorToken, yaml.AliasToken)):
+            line, col = _pos(tok.start_mark, first_line)
+            what = "anchors ('&name')" if isinstance(tok, yaml.AnchorToken) else "aliases ('*name')"
+            diags.append(error(path, line, col, "yaml.anchor", f"YAML {what} are not allowed in front-matter",
+                               "write the value out in full where it is needed"))
+    return diags
+
+
+def _values(path: str, node: yaml.MappingNode, yaml_text: str, first_line: int
+            ) -> tuple[dict[str, Value], list[Diagnostic]]:
+    """Each top-level key's value, built; duplicate keys and unreadable values reported."""
+    diags: list[Diagnostic] = []
     values: dict[str, Value] = {}
     key_lines: dict[str, int] = {}  # every key seen, also those whose value could not be read
     constructor = _Loader("")
@@ -397,16 +410,7 @@ def _syntax_error(path: str, exc: yaml.MarkedYAMLError, yaml_text: str, first_li
         message = "the double-quoted value holds a backslash that starts no known escape"
         hint = "write a backslash as \\\\ inside \"…\", or quote the value with '…' instead"
     elif "flow sequence" in context or "flow mapping" in context:
-        close = "]" if "sequence" in context else "}"
-        what = "list '['" if close == "]" else "mapping '{'"
-        cm, pm = exc.context_mark, exc.problem_mark
-        if cm is not None and (pm is None or pm.line > cm.line):
-            at = cm
-            message = f"the {what} that starts here is never closed"
-            hint = f"close it with '{close}' on the same line, with ', ' between the items"
-        else:
-            message = f"the {what} has an item here that YAML cannot read"
-            hint = "quote each item that contains ': ', ',' or brackets, whole: [\"a: b\", c]"
+        at, message, hint = _flow_collection(exc, at)
     elif "mapping values are not allowed" in problem:
         message = "mapping values are not allowed in this context"  # libyaml's wording on every build
     elif "tab" in problem or _char_at(yaml_text, at) == "\t":
@@ -416,8 +420,8 @@ def _syntax_error(path: str, exc: yaml.MarkedYAMLError, yaml_text: str, first_li
         mark = exc.context_mark if "scanning an" in context else at
         char = _char_at(yaml_text, mark) or _char_at(yaml_text, at)
         at = mark or at
-        message = f"a value cannot start with '{char}'" if char.strip() else message
-        hint = f"quote the value: \"{char}…\"" if char.strip() else GENERIC_HINT
+        if char.strip():
+            message, hint = f"a value cannot start with '{char}'", f"quote the value: \"{char}…\""
     elif "directive" in context:
         at = exc.context_mark or at
         message = "a line cannot start with '%'"
@@ -441,6 +445,19 @@ def _syntax_error(path: str, exc: yaml.MarkedYAMLError, yaml_text: str, first_li
         hint = "the front-matter ends at a line holding only '---'; remove the text after '---' on this line"
     line, col = _pos(at, first_line) if at is not None else (first_line, 1)
     return error(path, line, col, "yaml.syntax", f"front-matter is not valid YAML: {_one_line(message)}", hint)
+
+
+def _flow_collection(exc: yaml.MarkedYAMLError, at: Any) -> tuple[Any, str, str]:
+    """An inline list or mapping ('[…]', '{…}') that YAML could not read: unclosed, or
+    holding an item that needs quotes."""
+    close = "]" if "sequence" in (exc.context or "") else "}"
+    what = "list '['" if close == "]" else "mapping '{'"
+    cm, pm = exc.context_mark, exc.problem_mark
+    if cm is not None and (pm is None or pm.line > cm.line):
+        return cm, f"the {what} that starts here is never closed", \
+            f"close it with '{close}' on the same line, with ', ' between the items"
+    return at, f"the {what} has an item here that YAML cannot read", \
+        "quote each item that contains ': ', ',' or brackets, whole: [\"a: b\", c]"
 
 
 def _constructor_error(path: str, exc: yaml.constructor.ConstructorError, first_line: int,

@@ -84,6 +84,34 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
     state = _State(doc, matcher, policy, root)
     if tokens is None:
         tokens = markdown.parse(doc.body, doc.body_line, allow_html)
+    out, texts = _first_pass(tokens, state, matcher, policy)
+    if texts:
+        verdicts = _document_verdicts([c for _, layout in texts for c in layout.candidates], matcher)
+        for k, layout in texts:
+            out[k] = state.link_entities(out[k], layout, verdicts)
+    html = markdown.render(out, allow_html)
+    mentions = tuple(state.mentions)
+    entities = tuple(sorted(state.entities))
+    refs = tuple(state.refs)
+    diagnostics = tuple(state.diagnostics)
+    return LinkedDocument(
+        slug=header.slug,
+        kind=header.kind,
+        body_html=html,
+        mentions=mentions,
+        entities=entities,
+        refs=refs,
+        diagnostics=diagnostics,
+        links=tuple(_internal_links(doc, out)),
+        key=digest("body", html, mentions, entities, refs, diagnostics),
+        path=doc.source.path,
+    )
+
+
+def _first_pass(tokens: Sequence[Token], state: "_State", matcher: Matcher | None, policy: _Policy
+                ) -> tuple[list[Token], list[tuple[int, "_Layout"]]]:
+    """The token stream with cross-references numbered and related blocks turned into their
+    marks, and the layout (the text the matcher sees) of every inline that may be linked."""
     out: list[Token] = []
     texts: list[tuple[int, _Layout]] = []  # (position in out, layout) of each linkable inline
     i = 0
@@ -118,27 +146,23 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
         else:
             out.append(tok)
         i += 1
-    if texts:
-        verdicts = _document_verdicts([c for _, layout in texts for c in layout.candidates], matcher)
-        for k, layout in texts:
-            out[k] = state.link_entities(out[k], layout, verdicts)
-    html = markdown.render(out, allow_html)
-    mentions = tuple(state.mentions)
-    entities = tuple(sorted(state.entities))
-    refs = tuple(state.refs)
-    diagnostics = tuple(state.diagnostics)
-    return LinkedDocument(
-        slug=header.slug,
-        kind=header.kind,
-        body_html=html,
-        mentions=mentions,
-        entities=entities,
-        refs=refs,
-        diagnostics=diagnostics,
-        links=tuple(_internal_links(doc, out)),
-        key=digest("body", html, mentions, entities, refs, diagnostics),
-        path=doc.source.path,
-    )
+    return out, texts
+
+
+def link_many(docs: list[Document], entries: tuple[EntryHeader, ...], root: str, link_all: bool,
+              allow_html: bool) -> list[LinkedDocument]:
+    """``link`` for a few documents, with a matcher made here from ``entries`` (and kept for
+    the next call with the same glossary): the link stage as picklable work, for a helper
+    process that imported spaCy while the build was loading its cache."""
+    from site_builder.glossary import Matcher
+
+    key = GlossarySlices(entries).key
+    if _MATCHERS.get("key") != key:
+        _MATCHERS.update(key=key, matcher=Matcher(entries))
+    return [link(d, _MATCHERS["matcher"], root, link_all, allow_html) for d in docs]
+
+
+_MATCHERS: dict[str, Any] = {}
 
 
 class GlossarySlices:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from site_builder.cache import DiskCache
-from site_builder.parallel import WORKER, pool_map
+from site_builder.parallel import PARALLEL_MIN, WORKER, Helper, pool_map
 
 _ABSENT = object()
 SHARDS = 16  # files per table on disk: an edit rewrites the shards whose keys changed
@@ -35,6 +35,10 @@ class Stage:
     """A map stage: ``key(item)`` is what computing ``item`` reads (equal keys, equal
     results); ``compute(item, shared)`` makes the result; ``shared()`` makes what every
     call needs and is costly to make (the glossary matcher), only when something misses.
+    ``parallel``: whether its misses are worth worker processes (linking, rendering: yes;
+    a dictionary look-up per document: no, forking would cost more than the work).
+    ``remote``: the same computation as a picklable function of a list of items, which a
+    helper process (parallel.Helper) can run for a few misses.
     ``context``: what ``key`` reads besides the item (settings, the index's version): with
     the same context, the very same item object (an unchanged document) gives the result
     of the last run without its key being made again. ``disk``: whether results are
@@ -45,6 +49,8 @@ class Stage:
     key: Callable[[Any], Hashable]
     compute: Callable[[Any, Any], Any]
     shared: Callable[[], Any] = lambda: None
+    parallel: bool = False
+    remote: Callable[[list[Any]], list[Any]] | None = None
     context: Hashable = None
     disk: bool = True
     for_keys: bool = False
@@ -108,6 +114,7 @@ class Executor:
         self.memo = memo  # None: a one-shot build that keeps nothing (no keys computed)
         self.jobs = max(1, jobs)
         self.counts: dict[str, int] = {}
+        self.helper: Helper | None = None  # see parallel.Helper (a one-shot build's)
         self.resources: dict[str, tuple[Hashable, Any]] = {}
         self.recent: dict[str, Any] = {}  # a resident executor's last run of each map (see map, derive)
         self.last: dict[str, Any] = {}  # a resident executor's view of its previous run
@@ -169,7 +176,12 @@ class Executor:
             return []
         if stage.counted:
             self.counts[stage.counted] = self.counts.get(stage.counted, 0) + len(items)
-        return pool_map(_call, len(items), self.jobs, {"items": items, "stage": stage, "shared": stage.shared()})
+        if stage.remote is not None and self.helper is not None and len(items) < PARALLEL_MIN:
+            results = self.helper.call(stage.remote, items)
+            if results is not None:
+                return results
+        jobs = self.jobs if stage.parallel else 1
+        return pool_map(_call, len(items), jobs, {"items": items, "stage": stage, "shared": stage.shared()})
 
     def reduce(self, name: str, key: Hashable, compute: Callable[[], Any], disk: bool = False) -> Any:
         """``compute()``, unless the last run of this reduce had the same key."""

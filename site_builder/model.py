@@ -17,11 +17,8 @@ from site_builder.errors import Diagnostic
 def digest(*parts: Any) -> str:
     """The sha256 of the parts (each as text, NUL-separated): every key and fingerprint
     of the build is made with this one function."""
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(str(p).encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    text = "\x00".join(p if isinstance(p, str) else str(p) for p in parts) + "\x00"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 ARTICLE = "article"
 ENTRY = "entry"

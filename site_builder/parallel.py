@@ -45,3 +45,55 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+class Helper:
+    """A worker process forked at the top of a one-shot build: it imports ``modules`` (spaCy,
+    for linking) on the other core while this process loads the cache and reads the site.
+    A map with only a few misses then hands them to it as picklable work (``call``), rather
+    than paying for the import here. Anything unexpected (a crash, an error, more than
+    PATIENCE seconds) makes ``call`` return None, and the caller computes by itself."""
+
+    PATIENCE = 120.0
+
+    def __init__(self, modules: tuple[str, ...]):
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve_helper, args=(child, modules), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def call(self, fn: Callable[[list[Any]], list[Any]], items: list[Any]) -> list[Any] | None:
+        try:
+            self.conn.send((fn, items))
+            if not self.conn.poll(self.PATIENCE):
+                return None
+            status, payload = self.conn.recv()
+        except (OSError, EOFError, ValueError):
+            return None
+        return payload if status == "ok" else None
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
+def _serve_helper(conn: Any, modules: tuple[str, ...]) -> None:
+    import importlib
+
+    die_with_parent()
+    try:
+        for name in modules:
+            importlib.import_module(name)  # the slow part, done at once
+    except Exception:  # noqa: BLE001 - the build then computes by itself
+        return
+    while True:
+        try:
+            fn, items = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send(("ok", fn(items)))
+        except Exception as exc:  # noqa: BLE001 - reported; the build then computes by itself
+            conn.send(("error", repr(exc)))
