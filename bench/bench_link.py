@@ -324,7 +324,7 @@ def run_once(docs, index, matcher, config, cpu: list[float] | None = None) -> tu
     t0 = time.perf_counter()
     made = 0
     for d in docs:
-        made += len(link(d, index, matcher, link_all, config.allow_html, tokens=TOKENS[id(d)]).mentions)
+        made += len(link(d, matcher, config.root, link_all, config.allow_html, tokens=TOKENS[id(d)]).mentions)
     wall = time.perf_counter() - t0
     if cpu is not None:
         cpu.append(time.process_time() - c0)

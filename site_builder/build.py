@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from site_builder import __version__
-from site_builder.assemble import PAGE_TYPES, Lists, Page, Site, Versions, assemble, remake
+from site_builder.assemble import PAGE_TYPES, Lists, Page, PageType, Site, Versions, assemble, remake
 from site_builder.backlinks import build_backlinks, facts_of, update
 from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
@@ -279,12 +279,14 @@ class Runner(Executor):
     pages it made (so an edit re-makes only the pages whose inputs changed), and, for a
     build into an output folder, what that folder holds."""
 
-    def __init__(self, site: str, cache: bool, jobs: int, out: str | None = None, keep_bytes: bool = True):
+    def __init__(self, site: str, cache: bool, jobs: int, out: str | None = None, keep_bytes: bool = True,
+                 page_types: tuple[PageType, ...] = PAGE_TYPES):
         disk = DiskCache(site, enabled=cache)
         super().__init__(Memo(disk, saving=not keep_bytes) if cache or keep_bytes else None, jobs)
         self.disk = disk
         self.out = os.path.abspath(out) if out else None
         self.keep_bytes = keep_bytes  # a resident builder keeps every page's bytes in memory
+        self.page_types = page_types  # assemble.PAGE_TYPES, unless a caller adds its own
         self.spool: str | None = None  # where render workers leave pages (a one-shot build into `out`)
         self.stamps: dict[tuple, str] = disk.load("stamps") if cache else {}
         self.manifest: dict[str, tuple[str, int, int]] = {}  # out file -> (digest, size, mtime_ns)
@@ -361,7 +363,7 @@ class Runner(Executor):
         structure = (site.index.key, global_key)
         last = self.last.get("pages")
         if last is None or last["structure"] != structure:
-            pages = assemble(site, PAGE_TYPES)
+            pages = assemble(site, self.page_types)
             touched = set(pages)
             readers: dict[str, set[tuple[str, str]]] = {}
             self.fingerprints, self.outputs, self.full = {}, {}, True
@@ -369,7 +371,7 @@ class Runner(Executor):
             readers = last["readers"]
             touched = {k for n in site.versions.changed(last["versions"]) for k in readers.get(n, ())}
             self.full = False
-            pages = {**last["pages"], **remake(site, touched, PAGE_TYPES)}
+            pages = {**last["pages"], **remake(site, touched, self.page_types)}
         for k in touched:
             p = pages[k]
             self.fingerprints[k] = digest("page", __version__, global_key, p.out_path, p.template,
@@ -480,10 +482,11 @@ class Builder:
     build, and recomputes only what changed since the last one."""
 
     def __init__(self, site: str, drafts: bool = False, strict: bool = False, base_url: str | None = None,
-                 jobs: int = 1, cache: bool = False):
+                 jobs: int = 1, cache: bool = False, page_types: tuple[PageType, ...] = PAGE_TYPES):
         self.site = os.path.abspath(site)
         self.options = Options(drafts, strict, base_url)
-        self.runner = Runner(self.site, cache, jobs)  # cache=True reads the disk cache; run() never writes it
+        # cache=True reads the disk cache; run() never writes it
+        self.runner = Runner(self.site, cache, jobs, page_types=page_types)
 
     def run(self) -> BuildResult:
         with paused_gc(freeze=True):

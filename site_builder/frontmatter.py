@@ -569,6 +569,16 @@ def _text(v: Value, node: yaml.Node, data: Any, what: str) -> str:
     return clean_text(data)
 
 
+def scalar_text(v: Value, key: str) -> str | None:
+    """The text of one key of a mapping value exactly as written (1.10 stays 1.10), or None
+    when it is not a plain value."""
+    if isinstance(v.node, yaml.MappingNode):
+        for knode, vnode in v.node.value:
+            if str(knode.value) == key:
+                return str(vnode.value) if isinstance(vnode, yaml.ScalarNode) else None
+    return None
+
+
 def clean_text(s: str) -> str:
     return unicodedata.normalize("NFC", s.replace("\x00", "\ufffd")).strip()
 

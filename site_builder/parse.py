@@ -8,8 +8,6 @@ import os
 import re
 from typing import Any
 
-import yaml
-
 from site_builder import frontmatter as fm
 from site_builder.config import SiteConfig
 from site_builder.urls import safe_url, slugify
@@ -137,8 +135,7 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
             diags.append(error(path, line, col, "frontmatter.value", f"image '{key}' must be text",
                                f"quote it: {key}: \"…\""))
             continue
-        node = _image_node(v, str(key))
-        values[key] = fm.clean_text(node.value if isinstance(node, yaml.ScalarNode) else str(raw))
+        values[key] = fm.clean_text(fm.scalar_text(v, str(key)) or str(raw))
     src = values.get("src", "")
     if not src:
         diags.append(error(path, v.line, v.col, "frontmatter.missing-key", "'image' has no 'src'",
@@ -154,15 +151,6 @@ def _image(path: str, v: fm.Value, diags: list[Diagnostic]) -> Image | None:
                              "describe what the picture shows for readers who cannot see it: alt: …"))
     line, col = positions.get("src", (v.line, v.col))
     return Image(src, values.get("alt", ""), values.get("caption", ""), values.get("credit", ""), line, col)
-
-
-def _image_node(v: fm.Value, key: str) -> Any:
-    """The YAML node of one image key (its text exactly as written: 1.10 stays 1.10)."""
-    if isinstance(v.node, yaml.MappingNode):
-        for knode, vnode in v.node.value:
-            if str(knode.value) == key:
-                return vnode
-    return v.node
 
 
 def read_source(source: SourceFile, max_size: int) -> tuple[str | None, list[Diagnostic]]:
