@@ -95,13 +95,13 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     backlinks = run.reduce_update("backlinks", index.key, facts, build_backlinks, update, index)
     entities = run.derive("entities", linked, lambda ls: {slug: d.entities for (kind, slug), d in ls.items()
                                                           if kind == ARTICLE})
-    picked = run.reduce("related", run.derive("related key", {**entities, "": index.key}, lambda _: related_key(
-        index, {d.header.slug: d.header_key for d in todo}, entities, config.related_count)),  # type: ignore[union-attr]
-        lambda: pick_all(index, entities, config.related_count), disk=True)
+    related = run.derive("related key", {**entities, "": index.key}, lambda _: related_key(
+        index, {d.header.slug: d.header_key for d in todo}, entities, config.related_count))  # type: ignore[union-attr]
+    picked = run.reduce("related", related, lambda: pick_all(index, entities, config.related_count), disk=True)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,
-                  run.reduce("picks shown", (id(picked), index.key), lambda: fresh(picked.picks, index)),
+                  run.reduce("picks shown", (related, index.key), lambda: fresh(picked.picks, index)),
                   {name: a.out_path for name, a in assets.items()})
     values.versions = Versions(run.reduce("header versions", index.key, lambda: header_versions(todo, values)),
                                run.derive("body versions", linked, lambda ls: {"body:" + slug: d.key
@@ -297,6 +297,7 @@ class Runner(Executor):
         self.touched: set[tuple[str, str]] = set()
         self.files: dict[str, Any] = {}  # out path -> bytes or Previous, of every page, as the last run left them
         self.full = True  # the last pages() made every page (not only the touched ones)
+        self.pending: tuple[dict, dict] = ({}, {})  # pages() for render(): fingerprints, the state to keep
         self._remembered: tuple[str, BuildResult] | None = None
 
     def begin(self) -> None:
@@ -366,22 +367,25 @@ class Runner(Executor):
             pages = assemble(site, self.page_types)
             touched = set(pages)
             readers: dict[str, set[tuple[str, str]]] = {}
-            self.fingerprints, self.outputs, self.full = {}, {}, True
+            fingerprints: dict[tuple[str, str], str] = {}
+            self.full = True
         else:
             readers = last["readers"]
             touched = {k for n in site.versions.changed(last["versions"]) for k in readers.get(n, ())}
+            fingerprints = dict(self.fingerprints)
             self.full = False
             pages = {**last["pages"], **remake(site, touched, self.page_types)}
         for k in touched:
             p = pages[k]
-            self.fingerprints[k] = digest("page", __version__, global_key, p.out_path, p.template,
-                                          *(site.versions.get(n) for n in p.inputs))
+            fingerprints[k] = digest("page", __version__, global_key, p.out_path, p.template,
+                                     *(site.versions.get(n) for n in p.inputs))
             for n in p.inputs:
                 readers.setdefault(n, set()).add(k)  # a page stays listed under inputs it no longer reads: harmless
         self.touched = touched
-        if self.memo is not None:
-            self.last["pages"] = {"structure": structure, "pages": pages, "versions": site.versions,
-                                  "readers": readers}
+        # kept as the last run's only once every page is rendered (render): a build that stops at
+        # an error leaves the next one to compare with the last pages that were made
+        self.pending = (fingerprints, {"structure": structure, "pages": pages, "versions": site.versions,
+                                       "readers": readers})
         return pages
 
     def render(self, site_folder: str, templates: str, pages: dict[tuple[str, str], Page], site: Site
@@ -389,16 +393,17 @@ class Runner(Executor):
         """Every page's bytes: kept ones (the last run's, or unchanged in the output folder)
         and the rest rendered, in worker processes when there are many."""
         table = self.memo.table("pages") if self.memo is not None else {}
+        fingerprints, state = self.pending
         if self.memo is not None:
-            self.memo.use("pages", (self.fingerprints[k] for k in pages))
+            self.memo.use("pages", (fingerprints[k] for k in pages))
         todo: list[tuple[tuple[str, str], Page]] = []
         for k in self.touched:
             p = pages[k]
             kept = self.outputs.get(k)
-            kept = kept[1] if kept is not None and kept[0] == self.fingerprints[k] and self.keep_bytes else \
-                self.previous(p.out_path, table.get(self.fingerprints[k]))
+            kept = kept[1] if kept is not None and kept[0] == fingerprints[k] and self.keep_bytes else \
+                self.previous(p.out_path, table.get(fingerprints[k]))
             if kept is not None:
-                self.outputs[k] = (self.fingerprints[k], kept)
+                self.outputs[k] = (fingerprints[k], kept)
             else:
                 todo.append((k, p))
         todo.sort(key=lambda kp: kp[1].out_path)  # the same order whatever the set's
@@ -407,14 +412,19 @@ class Runner(Executor):
             if problem is not None:
                 problems.append(problem)
                 continue
-            fp = self.fingerprints[k]
+            fp = fingerprints[k]
             table[fp] = data.digest if isinstance(data, (Spooled, Previous)) else file_digest(data)
             self.outputs[k] = (fp, data)
-        if self.full or problems:
+        if problems:  # self.outputs holds (fingerprint, bytes) pairs that stay true: the next run compares
+            return {}, problems  # with the last complete run's pages
+        if self.full:
             self.outputs = {k: v for k, v in self.outputs.items() if k in pages}
             self.files = {pages[k].out_path: data for k, (_, data) in self.outputs.items()}
         else:  # the same pages as the last run: only the touched ones can hold new bytes
             self.files.update((pages[k].out_path, self.outputs[k][1]) for k in self.touched)
+        self.fingerprints = fingerprints
+        if self.memo is not None:
+            self.last["pages"] = state
         return dict(self.files), problems
 
     def _render(self, site_folder: str, templates: str, pages: list[Page], site: Site

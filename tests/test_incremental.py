@@ -8,10 +8,12 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st, HealthCheck
 
+from conftest import write_article, write_glossary
 from test_cache import generated_site
 from site_builder.build import Builder
 
-EDITS = ["body", "body-mention", "sentence", "title", "alias", "add", "delete", "link-all", "xref", "noop"]
+EDITS = ["body", "body-mention", "sentence", "title", "alias", "add", "delete", "link-all", "xref", "noop",
+         "break", "mend"]
 
 
 def _apply(site: Path, edit: str, rnd: random.Random, step: int) -> None:
@@ -39,6 +41,11 @@ def _apply(site: Path, edit: str, rnd: random.Random, step: int) -> None:
     elif edit == "link-all":
         cfg = site / "site.yaml"
         cfg.write_text("link: all\n" if not cfg.exists() or "first" in cfg.read_text() else "link: first\n")
+    elif edit == "break":  # a build that stops at an error, between two that succeed
+        target.write_text(text.replace(" and ", " and [[no-such-article]] ", 1))
+    elif edit == "mend":
+        for a in articles:
+            a.write_text(a.read_text().replace(" and [[no-such-article]] ", " and "))
     elif edit == "xref" and len(articles) > 1:
         other = rnd.choice([a for a in articles if a != target])
         target.write_text(text + f"\nSee also [[{other.stem}]].\n")
@@ -69,3 +76,22 @@ def test_body_edit_takes_the_fast_path(tmp_path: Path) -> None:
     # the article's page and the feed (every article of this small site is in the feed)
     assert result.counts == {"read": 1, "linked": 1, "rendered": 2}, result.counts
     assert result.files == Builder(str(site)).run().files
+
+
+def test_a_build_that_stops_at_an_error_hides_nothing_from_the_next(tmp_path: Path) -> None:
+    """The pages a failed build would have made again are made by the next build that
+    succeeds, even when the values they show are back to what the last good build had."""
+    site = tmp_path / "site"
+    write_glossary(site, [{"slug": "kim-jong-un", "title": "Kim Jong Un", "type": "PERSON"}])
+    write_article(site, "visit", "Nobody was named.\n")
+    builder = Builder(str(site))
+    assert builder.run().ok
+    write_article(site, "visit", "Kim Jong Un was named.\n")
+    assert builder.run().ok
+    write_article(site, "visit", "Nobody was named, see [[no-such-article]].\n")
+    assert not builder.run().ok
+    write_article(site, "visit", "Nobody was named at all.\n")
+    kept, fresh = builder.run(), Builder(str(site)).run()
+    assert kept.ok and fresh.ok
+    assert kept.files == fresh.files
+    assert b"No article mentions Kim Jong Un" in kept.files["glossary/kim-jong-un/index.html"]
