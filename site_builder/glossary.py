@@ -1,4 +1,5 @@
-"""The glossary matcher: the only module that imports spaCy.
+"""The glossary matcher: the only module that imports spaCy (``suggest.py`` reads names
+through ``tokenizer()`` and ``pipeline()`` below).
 
 Built once per process from every entry's terms (title and aliases).
 ``candidates(text)`` returns every term match in a plain-text fragment as character
@@ -95,6 +96,25 @@ OPENERS = frozenset({'"', "'", "“", "‘", "(", "[", "«", "—", "–", "-"})
 def _nlp() -> spacy.language.Language:
     """A blank English pipeline: the tokenizer is all we need, no trained model."""
     return spacy.blank("en")
+
+
+def tokenizer() -> "spacy.tokenizer.Tokenizer":
+    """spaCy's English tokenizer (with its stop words and lexical attributes), for ``suggest``."""
+    return _nlp().tokenizer
+
+
+class PipelineMissing(Exception):
+    """``ner_model`` names a spaCy pipeline that is not installed (none is ever downloaded)."""
+
+
+@functools.lru_cache(maxsize=4)
+def pipeline(name: str) -> spacy.language.Language:
+    """A trained spaCy pipeline installed as a package (``en_core_web_sm``) or a folder, for
+    its named entities; raises PipelineMissing when it cannot be loaded."""
+    try:
+        return spacy.load(name, exclude=["lemmatizer"])
+    except (OSError, ImportError, ValueError) as exc:
+        raise PipelineMissing(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def normalise(text: str) -> tuple[str, list[int] | None]:
