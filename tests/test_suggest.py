@@ -119,6 +119,12 @@ def test_write_scaffolds_an_entry_that_strict_refuses(site: Path) -> None:
     assert after == []
 
 
+def test_a_build_never_writes_the_preview_panel(site: Path) -> None:
+    _news_site(site)
+    assert run_cli("build", "--site", str(site)).returncode == 0
+    assert not [p for p in (site / "public").rglob("*") if "suggest" in p.name]
+
+
 def test_write_refuses_unknown_and_taken_slugs(site: Path) -> None:
     _news_site(site)
     unknown = run_cli("suggest", "--site", str(site), "--write", "sergei-shoygu")
