@@ -112,7 +112,7 @@ def precision(glossary: list[dict], work: Path, min_articles: int, quiet: bool) 
     accept = {key_of(n) for n in gold["accept"]}
     reject = {key_of(n) for n in gold["reject"]}
     make_site(work, glossary)
-    top = suggest(str(work), cache=False).top(min_articles, 20)
+    top = suggest(str(work), cache=False, min_articles=min_articles).top(min_articles, 20)
     good = 0
     for s in top:
         forms = {key_of(s.name), *map(key_of, s.variants)}

@@ -302,22 +302,31 @@ class Suggested:
         return out if limit is None else out[:limit]
 
 
-def suggest_names(site: str, options: Options, run: Runner) -> Suggested:
-    """The pipeline's read stages (cache included), then the names of every article."""
+def suggest_names(site: str, options: Options, run: Runner, min_articles: int = 2) -> Suggested:
+    """The pipeline's read stages (cache included), then the names of every article. When no
+    file changed since the last run with the same settings, its result (kept on disk) is
+    the answer: nothing is read again."""
     run.begin()
     config, problems = settings(site, options)
     found = discover(site, run.stamps)
     run.stamps = found.stamps
-    docs = run.map(read_stage(config), found.sources)
-    index, more = run.reduce("index", index_key(docs, config.root, options.drafts),
-                             lambda: build_index(docs, config.root, options.drafts))
-    run.read = (config, docs, index)
-    return suggestions(run, site)
+    inputs = digest("suggest", __version__, RULES, repr(config), options.drafts, min_articles,
+                    *(f"{x.path}|{x.kind}|{x.digest}" for x in found.sources))
+
+    def read_and_rank() -> Suggested:
+        docs = run.map(read_stage(config), found.sources)
+        index, _ = run.reduce("index", index_key(docs, config.root, options.drafts),
+                              lambda: build_index(docs, config.root, options.drafts))
+        run.read = (config, docs, index)
+        return suggestions(run, site, min_articles)
+
+    return dataclasses.replace(run.reduce("suggested", inputs, read_and_rank, disk=True), counts=dict(run.counts))
 
 
-def suggestions(run: Runner, site: str) -> Suggested:
-    """The names of the articles the last run read, ranked (a map per article, memoised,
-    and one ranking, made again only when an article's names or the glossary changed)."""
+def suggestions(run: Runner, site: str, min_articles: int = 2) -> Suggested:
+    """The names of the articles the last run read, in ``min_articles`` or more, ranked (a
+    map per article, memoised, and one ranking, made again only when an article's names or
+    the glossary changed)."""
     if run.read is None:
         return Suggested([], [])
     config, docs, index = run.read
@@ -337,8 +346,8 @@ def suggestions(run: Runner, site: str) -> Suggested:
     names = run.map(names_stage(config), articles)
     found = {d.source.path: n for d, n in zip(articles, names)}
     terms = covered_terms(index.entries.values())
-    ranked = run.derive("suggest", {**found, "": terms},
-                        lambda _: rank(sorted(found.items()), terms, min_articles=1))
+    ranked = run.derive(f"suggest {min_articles}", {**found, "": terms},
+                        lambda _: rank(sorted(found.items()), terms, min_articles=min_articles))
     return Suggested(ranked, [], dict(run.counts))
 
 
@@ -575,18 +584,18 @@ class Builder:
         with paused_gc(freeze=True):
             return build(self.site, self.options, self.runner)
 
-    def suggestions(self) -> Suggested:
+    def suggestions(self, min_articles: int = 2) -> Suggested:
         """The names the articles of the last run() use without an entry (serve's panel)."""
         with paused_gc(freeze=True):
-            return suggestions(self.runner, self.site)
+            return suggestions(self.runner, self.site, min_articles)
 
 
-def suggest(site: str, drafts: bool = False, jobs: int = 1, cache: bool = True) -> Suggested:
+def suggest(site: str, drafts: bool = False, jobs: int = 1, cache: bool = True, min_articles: int = 2) -> Suggested:
     """``site-builder suggest``: read the site (with the on-disk cache a build left, and
     keeping what it computed there for the next run), then rank the names."""
     run = Runner(os.path.abspath(site), cache, jobs, keep_bytes=False)
     with paused_gc():
-        result = suggest_names(os.path.abspath(site), Options(drafts), run)
+        result = suggest_names(os.path.abspath(site), Options(drafts), run, min_articles)
     if run.disk.enabled and not has_errors(result.diagnostics):
         run.disk.save("stamps", run.stamps)
         if run.memo is not None:

@@ -285,7 +285,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     for flag, value in (("--min-articles", args.min_articles), ("--limit", args.limit), ("--jobs", args.jobs)):
         if value is not None and value < (0 if flag == "--min-articles" else 1):
             raise UsageError(f"{flag} must be at least {0 if flag == '--min-articles' else 1}")
-    result = suggest(site, drafts=args.drafts, jobs=args.jobs, cache=not args.no_cache)
+    result = suggest(site, drafts=args.drafts, jobs=args.jobs, cache=not args.no_cache,
+                     min_articles=max(args.min_articles, 1))
     print_diagnostics(result.diagnostics)
     if any(d.is_error for d in result.diagnostics):
         print(f"suggest failed: {summary(result.diagnostics)}", file=sys.stderr)

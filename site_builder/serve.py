@@ -434,7 +434,7 @@ class Preview:
 
     def _make_panel(self) -> bytes:
         try:
-            return panel_page(self.builder.suggestions())
+            return panel_page(self.builder.suggestions(PANEL_MIN_ARTICLES))
         except Exception:  # a bug: say so in the panel and the terminal, keep serving
             tb = traceback.format_exc()
             print(tb, file=self.err, end="")

@@ -78,7 +78,7 @@ DIRECTIONS = frozenset("North South East West Northern Southern Eastern Western 
 SENTENCE_ADVERBS = frozenset("""today yesterday tonight separately earlier later instead overall elsewhere
 nevertheless initially finally currently meanwhile still also then however now""".split())
 
-CONNECTORS = frozenset({"of", "for", "and", "the"})
+CONNECTORS = frozenset({"of", "for", "and", "the", "&"})
 PARTICLES = frozenset("von van der den de del della di da du la le al el bin ibn bint ben".split())
 NAME_SUFFIXES = frozenset("Jr Jr. Sr Sr. II III IV".split())
 
@@ -109,7 +109,7 @@ def find_names(doc: Document, allow_html: bool = False, model: str = "") -> tupl
     found: list[FoundName] = []
     for text, visible, line0 in _blocks(doc, allow_html):
         norm, index = glossary.normalise(text)
-        if _headline_case(norm):
+        if norm.lower() == norm or _headline_case(norm):
             continue
         spacy_doc = tok(norm)
         words = _words(spacy_doc, norm)
@@ -184,51 +184,80 @@ class _Word:
     initial: bool = False  # the first word of a sentence
     dash_after: bool = False  # a dash follows ("KYIV —": a dateline)
     comma_after: bool = False
-    glued: bool = False  # a possessive inside a name: "People's Republic", "National People's Congress"
+    glued: bool = False  # a possessive inside a name: "People's Republic", "Calarovo Workers' Union"
+    lead: bool = False  # the first chunk of the text
 
 
 def _words(doc: Any, text: str) -> list[_Word]:
+    """The words that can be part of a name (capitalised ones, connectors), in order; a
+    lower-case word between two of them closes the first (most words cost one test)."""
     groups: list[list[Any]] = [[]]
     for t in doc:
         groups[-1].append(t)
         if t.whitespace_:
             groups.append([])
     words: list[_Word] = []
-    sentence_over = True
+    state = [True, 0]  # the next word opens a sentence; groups seen
     for g in groups:
-        core = [k for k, t in enumerate(g) if any(ch.isalnum() for ch in t.text)]
-        if not core:  # punctuation alone: a dash, a quote
-            if words and g:
-                words[-1].closed = True
-                words[-1].dash_after = words[-1].dash_after or any(t.text in ("—", "–", "-", "--") for t in g)
-                sentence_over = sentence_over or any(t.text in SENTENCE_END for t in g) \
-                    or (words[-1].dash_after and len(words) <= 4 and words[0].text.isupper())  # "BAMAKO — Weeks after…"
+        state[1] += 1
+        if not g:
             continue
-        a, b = core[0], core[-1]
-        poss = g[b].text in ("'s", "’s") and b > a
-        if poss:
-            b -= 1
-        tail = "".join(t.text for t in g[b + 1:])
-        head = "".join(t.text for t in g[:a])
-        start, end = g[a].idx, g[b].idx + len(g[b].text)
-        chunk = text[start:end]
-        if BARRIER in chunk or BARRIER in head + tail:
-            sentence_over = sentence_over or any(c in SENTENCE_END for c in tail)
-            if words:
-                words[-1].closed = True
+        first = g[0].text
+        if len(g) <= 2 and first[:1].islower() and first not in CONNECTORS and first not in PARTICLES \
+                and (len(g) == 1 or not g[1].text[:1].isalnum()):  # "said", "said," (the usual case)
+            _close(words)
+            state[0] = len(g) == 2 and g[1].text in SENTENCE_END
             continue
-        w = _Word(chunk, start, end, opened=bool(head), possessive=poss or tail.startswith(("'", "’")) and
-                  chunk.endswith("s"), initial=sentence_over)
-        w.closed = bool(tail) or w.possessive
-        w.comma_after = tail.startswith(",")
-        w.glued = poss and len(g) == b + 2 and chunk[:1].isupper() and not _namey(chunk)
-        w.paren = head.endswith("(") and tail.startswith(")")
-        w.ends_sentence = any(c in SENTENCE_END for c in tail.replace("'s", "").replace("’s", ""))
-        if w.opened and words:
-            words[-1].closed = True
-        words.append(w)
-        sentence_over = w.ends_sentence
+        _add_word(g, text, words, state)
     return words
+
+
+def _close(words: list[_Word]) -> None:
+    """Something that is no part of a name follows the last word: a run ends there."""
+    if words:
+        words[-1].closed = True
+        words[-1].glued = False
+
+
+def _add_word(g: list[Any], text: str, words: list[_Word], state: list) -> None:
+    """One space-free chunk: a word without its outer punctuation, or a break."""
+    core = [k for k, t in enumerate(g) if any(ch.isalnum() for ch in t.text)]
+    if len(g) == 1 and g[0].text == "&":  # "Rasmussen & Zielinski Logistics"
+        words.append(_Word("&", g[0].idx, g[0].idx + 1, initial=state[0]))
+        return
+    if not core:  # punctuation alone: a dash, a quote
+        if words:
+            _close(words)
+            last = words[-1]
+            last.dash_after = last.dash_after or any(t.text in ("—", "–", "-", "--") for t in g)
+            state[0] = state[0] or any(t.text in SENTENCE_END for t in g) \
+                or (last.dash_after and state[1] <= 5 and words[0].lead and words[0].text.isupper())  # "BAMAKO — Weeks"
+        return
+    a, b = core[0], core[-1]
+    poss = g[b].text in ("'s", "’s") and b > a
+    if poss:
+        b -= 1
+    tail = "".join(t.text for t in g[b + 1:])
+    head = "".join(t.text for t in g[:a])
+    start, end = g[a].idx, g[b].idx + len(g[b].text)
+    chunk = text[start:end]
+    if BARRIER in chunk or BARRIER in head + tail or not (chunk[:1].isupper() or chunk in CONNECTORS
+                                                           or chunk.split("-")[0] in PARTICLES):
+        state[0] = any(c in SENTENCE_END for c in tail.replace("'s", "").replace("’s", ""))
+        _close(words)
+        return
+    w = _Word(chunk, start, end, opened=bool(head), possessive=poss or tail.startswith(("'", "’")) and
+              chunk.endswith("s"), initial=state[0])
+    w.lead = state[1] == 1
+    w.closed = bool(tail) or w.possessive
+    w.comma_after = tail.startswith(",")
+    w.glued = w.possessive and tail in ("'s", "’s", "'", "’") and chunk[:1].isupper() and not _namey(chunk)
+    w.paren = head.endswith("(") and tail.startswith(")")
+    w.ends_sentence = any(c in SENTENCE_END for c in tail.replace("'s", "").replace("’s", ""))
+    if w.opened:
+        _close(words)
+    words.append(w)
+    state[0] = w.ends_sentence
 
 
 def _is_cap(w: _Word) -> bool:
@@ -274,7 +303,7 @@ def _joins(conn: list[str], run: list[int], words: list[_Word]) -> bool:
     if all(c in PARTICLES for c in conn):
         return len(conn) <= 2
     inside = {words[i].text for i in run}
-    if conn in (["of"], ["for"], ["of", "the"], ["for", "the"]):
+    if conn in (["of"], ["for"], ["of", "the"], ["for", "the"], ["&"]):
         return True
     return conn == ["and"] and bool(inside & {"of", "for"})
 
@@ -288,7 +317,7 @@ def _names_in(words: list[_Word], text: str) -> list[tuple]:
     for r, run in enumerate(runs):
         if run[0] in used:
             continue
-        if r == 0 and run[0] == 0 and _dateline(words, run):
+        if r == 0 and words[run[0]].lead and _dateline(words, run):
             continue
         for part, type_, title_start in _split(words, run):
             name = _trim(words, part)
@@ -561,26 +590,57 @@ def covered_terms(entries: Iterable[EntryHeader]) -> tuple[frozenset[str], froze
 
 
 def rank(found: Sequence[tuple[str, Sequence[FoundName]]], terms: tuple[frozenset[str], frozenset[tuple[str, str]]],
-         min_articles: int = 2,
-         limit: int | None = None) -> list[Suggestion]:
+         min_articles: int = 2, limit: int | None = None) -> list[Suggestion]:
     """Every name of the site (``found``: (article path, its names), in path order) that
     recurs in ``min_articles`` articles and that no entry or alias covers, best first."""
-    acronyms = _acronyms(found)
+    keys = _keys(found)
+    wanted = _worth_a_group(found, keys, min_articles)
     groups: dict[str, _Group] = {}
     for path, names in found:
         for f in names:
-            key = key_of(f.name)
-            if f.name.isupper() and key in acronyms:
-                key = acronyms[key]
-            groups.setdefault(key, _Group()).add(path, f)
+            key = keys[f.name]
+            if key in wanted:
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = _Group()
+                group.add(path, f)
     _surnames_across(groups, terms[0])
     out = []
     for g in groups.values():
-        if len(g.paths) < min_articles or not g.named or g.covered(terms):
+        if len(g.first) < min_articles or not g.named or g.covered(terms):
             continue
         out.append(g.suggestion())
     out.sort(key=lambda s: (-len(s.articles), -s.mentions, s.name))
     return out if limit is None else out[:limit]
+
+
+def _keys(found: Sequence[tuple[str, Sequence[FoundName]]]) -> dict[str, str]:
+    """Each name as written → its group's key (an acronym seen with its expansion: the expansion's)."""
+    acronyms = _acronyms(found)
+    keys: dict[str, str] = {}
+    for _, names in found:
+        for f in names:
+            if f.name not in keys:
+                key = key_of(f.name)
+                keys[f.name] = acronyms.get(key, key) if f.name.isupper() else key
+    return keys
+
+
+def _worth_a_group(found: Sequence[tuple[str, Sequence[FoundName]]], keys: dict[str, str], min_articles: int
+                   ) -> set[str]:
+    """The keys that can reach ``min_articles`` articles: those already there, and those a
+    surname may join (a single word and the names of two words or more ending with it);
+    on a big site most names appear once and cost nothing more."""
+    seen: dict[str, int] = {}
+    for _, names in found:
+        for key in {keys[f.name] for f in names}:
+            seen[key] = seen.get(key, 0) + 1
+    if min_articles <= 1:
+        return set(seen)
+    singles = {k for k in seen if " " not in k}
+    lasts = {k.rsplit(" ", 1)[-1] for k in seen if " " in k} & singles
+    return {k for k, n in seen.items() if n >= min_articles or k in lasts
+            or (" " in k and k.rsplit(" ", 1)[-1] in lasts)}
 
 
 def _surnames_across(groups: dict[str, "_Group"], terms: frozenset[str]) -> None:

@@ -24,7 +24,7 @@ def test_rule_fixture(tmp_path: Path, source: str, expected: str) -> None:
     site = tmp_path / "site"
     write_glossary(site, glossary_entries())
     write_article(site, "case", source + "\n")
-    found = {s.name: s for s in suggest(str(site), cache=False).top(1)}
+    found = {s.name: s for s in suggest(str(site), cache=False, min_articles=1).top(1)}
     wanted = {}
     for line in expected.split("\n"):
         if line.startswith("not: "):
@@ -138,13 +138,13 @@ def test_write_refuses_unknown_and_taken_slugs(site: Path) -> None:
 
 def test_cache_makes_a_second_run_read_nothing_again(site: Path) -> None:
     _news_site(site)
-    first = suggest(str(site))
+    first = suggest(str(site), min_articles=1)
     assert first.counts.get("read for names") == 3
-    again = suggest(str(site))
+    again = suggest(str(site), min_articles=1)
     assert again.counts.get("read for names", 0) == 0
     assert [s.as_json() for s in again.suggestions] == [s.as_json() for s in first.suggestions]
     write_article(site, "three", "Vienna, and Sergei Shoigu in Vienna.\n", date="2023-03-03")
-    edited = suggest(str(site))
+    edited = suggest(str(site), min_articles=1)
     assert edited.counts.get("read for names") == 1
     assert next(s for s in edited.top(1) if s.name == "Vienna").mentions == 2
 
@@ -181,7 +181,7 @@ def test_sample_site_suggests_nothing_an_entry_covers(tmp_path: Path) -> None:
     site = tmp_path / "sample"
     shutil.copytree(ROOT / "content", site / "content")
     shutil.copy(ROOT / "site.yaml", site / "site.yaml")
-    result = suggest(str(site), cache=False)
+    result = suggest(str(site), cache=False, min_articles=1)
     from site_builder.build import Builder
 
     index = Builder(str(site)).run().index
