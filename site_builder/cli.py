@@ -77,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--drafts", action="store_true")
     s.add_argument("--open", action="store_true", help="open the site in a browser")
 
+    _suggest_parser(sub)
+
+    k = sub.add_parser("clean", help="remove the on-disk cache (.cache/site-builder/)")
+    k.add_argument("--site", default=".")
+
+    n = sub.add_parser("new", help="scaffold an article or a glossary entry")
+    n.add_argument("kind", choices=("article", "term"))
+    n.add_argument("title")
+    n.add_argument("--site", default=".")
+    return p
+
+
+def _suggest_parser(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("suggest", help="list names that recur in articles without a glossary entry")
     g.add_argument("--site", default=".")
     g.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
@@ -88,15 +101,6 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--drafts", action="store_true", help="read articles marked draft: true too")
     g.add_argument("--no-cache", action="store_true", help="ignore and do not write the on-disk cache")
     g.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes")
-
-    k = sub.add_parser("clean", help="remove the on-disk cache (.cache/site-builder/)")
-    k.add_argument("--site", default=".")
-
-    n = sub.add_parser("new", help="scaffold an article or a glossary entry")
-    n.add_argument("kind", choices=("article", "term"))
-    n.add_argument("title")
-    n.add_argument("--site", default=".")
-    return p
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], show_info: bool = True) -> None:
@@ -309,7 +313,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def _suggestion_text(n: int, s) -> str:
     kind = f" [{s.type}]" if s.type else ""
     lines = [f"{n}. {s.name}{kind}  (slug {s.slug}): {len(s.articles)} article{'s' if len(s.articles) != 1 else ''}, "
-             f"{s.mentions} mention{'s' if s.mentions != 1 else ''}"]
+             f"{s.mentions} mention{'s' if s.mentions != 1 else ''}"
+             + (f"; perhaps an alias of the entry '{s.alias_of}'" if s.alias_of else "")]
     if s.variants:
         lines.append("   also written: " + "; ".join(s.variants[:8]) + (" …" if len(s.variants) > 8 else ""))
     first = s.examples[0]

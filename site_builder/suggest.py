@@ -558,6 +558,7 @@ class Suggestion:
     mentions: int
     examples: list[Example] = field(default_factory=list)  # the first mention in each article
     type: str = ""
+    alias_of: str = ""  # the one entry with a longer term holding this name: perhaps its alias
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "slug": self.slug, "variants": self.variants,
@@ -567,6 +568,8 @@ class Suggestion:
                                             for e in self.examples]}
         if self.type:
             out["type"] = self.type
+        if self.alias_of:
+            out["alias_of"] = self.alias_of
         return out
 
 
@@ -575,21 +578,43 @@ def key_of(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).translate(_QUOTES).casefold().split())
 
 
-def covered_terms(entries: Iterable[EntryHeader]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-    """What the glossary covers: every term (as ``key_of``), and for each entry the (first
-    word, last word) pairs of its terms ("Volodymyr Zelenskyy" when the title is
-    "Volodymyr Zelensky" and "Zelenskyy" an alias)."""
+@dataclass(frozen=True)
+class Covered:
+    """What the glossary covers: every term (as ``key_of``); for each PERSON entry the (first
+    word, last word) pairs of its terms ("Volodymyr Zelenskyy" when the title is "Volodymyr
+    Zelensky" and "Zelenskyy" an alias); and each term's words with its entry's slug."""
+
+    terms: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    words: tuple[tuple[tuple[str, ...], str], ...] = ()
+
+    def alias_of(self, name: str) -> str:
+        """The one entry with a term of which ``name`` is a part, case as written ("Wagner"
+        of "Wagner Group"; "UN" is no part of "Kim Jong Un")."""
+        want = tuple(name.split())
+        n = len(want)
+        slugs = {slug for words, slug in self.words if len(words) > n
+                 and any(words[i:i + n] == want for i in range(len(words) - n + 1))}
+        return slugs.pop() if len(slugs) == 1 else ""
+
+
+def _plain(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).translate(_QUOTES).split())
+
+
+def covered_terms(entries: Iterable[EntryHeader]) -> Covered:
     terms = frozenset(key_of(t.value) for e in entries for t in e.terms)
     pairs = set()
+    words = []
     for e in entries:
-        if e.type != "PERSON":
-            continue
-        words = [key_of(t.value).split() for t in e.terms]
-        pairs.update((a[0], b[-1]) for a in words if len(a) > 1 for b in words if b)
-    return terms, frozenset(pairs)
+        split = [key_of(t.value).split() for t in e.terms]
+        words += [(tuple(_plain(t.value).split()), e.slug) for t in e.terms if t.value.strip()]
+        if e.type == "PERSON":
+            pairs.update((a[0], b[-1]) for a in split if len(a) > 1 for b in split if b)
+    return Covered(terms, frozenset(pairs), tuple(words))
 
 
-def rank(found: Sequence[tuple[str, Sequence[FoundName]]], terms: tuple[frozenset[str], frozenset[tuple[str, str]]],
+def rank(found: Sequence[tuple[str, Sequence[FoundName]]], terms: Covered,
          min_articles: int = 2, limit: int | None = None) -> list[Suggestion]:
     """Every name of the site (``found``: (article path, its names), in path order) that
     recurs in ``min_articles`` articles and that no entry or alias covers, best first."""
@@ -604,12 +629,13 @@ def rank(found: Sequence[tuple[str, Sequence[FoundName]]], terms: tuple[frozense
                 if group is None:
                     group = groups[key] = _Group()
                 group.add(path, f)
-    _surnames_across(groups, terms[0])
+    _surnames_across(groups, terms.terms)
     out = []
     for g in groups.values():
         if len(g.first) < min_articles or not g.named or g.covered(terms):
             continue
         out.append(g.suggestion())
+        out[-1].alias_of = terms.alias_of(_plain(out[-1].name))
     out.sort(key=lambda s: (-len(s.articles), -s.mentions, s.name))
     return out if limit is None else out[:limit]
 
@@ -706,8 +732,8 @@ class _Group:
         self.types.update(other.types)
         self.named = self.named or other.named
 
-    def covered(self, glossary: tuple[frozenset[str], frozenset[tuple[str, str]]]) -> bool:
-        terms, pairs = glossary
+    def covered(self, glossary: Covered) -> bool:
+        terms, pairs = glossary.terms, glossary.pairs
         forms = [key_of(n) for n in set(self.names) | self.acronyms]
         return any(n in terms or _covered_with_qualifier(n, terms) or (" " in n and (n.split()[0], n.split()[-1]) in pairs)
                    for n in forms)

@@ -189,3 +189,16 @@ def test_sample_site_suggests_nothing_an_entry_covers(tmp_path: Path) -> None:
     assert result.top(1)
     for s in result.top(1):
         assert key_of(s.name) not in terms and not terms & {key_of(a) for a in s.aliases}, s.name
+
+
+def test_a_part_of_one_entrys_term_is_offered_as_its_alias(site: Path) -> None:
+    write_glossary(site, [{"slug": "wagner-group", "title": "Wagner Group", "type": "ORG"},
+                          {"slug": "kim-jong-un", "title": "Kim Jong Un", "type": "PERSON"}])
+    for n in (1, 2):
+        write_article(site, f"a{n}", "The Wagner Group recruited; later Wagner fighters and the UN left.\n",
+                      date=f"2023-03-0{n}")
+    data = {d["name"]: d for d in json.loads(run_cli("suggest", "--site", str(site), "--format", "json").stdout)}
+    assert data["Wagner"]["alias_of"] == "wagner-group"
+    assert "alias_of" not in data["UN"]  # case as written: "UN" is no part of "Kim Jong Un"
+    text = run_cli("suggest", "--site", str(site)).stdout
+    assert "perhaps an alias of the entry 'wagner-group'" in text
