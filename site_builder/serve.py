@@ -323,7 +323,6 @@ class _Outcome:
     overlay: bytes = b""
     error_page: bytes = b""
     crashed: str = ""  # a traceback when the builder raised
-    panel: bytes | None = None  # /_suggest/ after this build, when someone has asked for it
 
 
 class Preview:
@@ -402,6 +401,8 @@ class Preview:
         try:
             outcome = await loop.run_in_executor(self._executor, self._run_builder)
             self._publish(outcome, changed, seen)
+            if self.panel is not None:  # someone looks at /_suggest/: make it again, after the pages
+                asyncio.ensure_future(self._refresh_panel())
         finally:
             self._building = False
             if self._pending or self._first_change is not None:  # changes seen during the build
@@ -422,6 +423,14 @@ class Preview:
             except asyncio.TimeoutError:
                 pass
 
+    async def _refresh_panel(self) -> None:
+        """/_suggest/ made again after a published build (in the worker thread, so the build's
+        pages never wait for it), and the browsers told when it changed."""
+        page = await asyncio.get_running_loop().run_in_executor(self._executor, self._make_panel)
+        if page != self.panel:
+            self.panel = page
+            LiveReloadHandler.reload_waiters("*")
+
     async def panel_page(self) -> bytes:
         """/_suggest/: the first request has it made (in the worker thread, after any build in
         progress); every build after that makes it again, so it follows each save."""
@@ -441,12 +450,6 @@ class Preview:
             return panel_page(None, tb.strip().splitlines()[-1])
 
     def _run_builder(self) -> _Outcome:
-        outcome = self._build_once()
-        if self.panel is not None:
-            outcome.panel = self._make_panel()
-        return outcome
-
-    def _build_once(self) -> _Outcome:
         try:
             result = self.builder.run()
         except Exception:  # a bug in a stage: keep serving, say so in the page and the terminal
@@ -476,11 +479,8 @@ class Preview:
                            outcome.error_page)
         self.snapshot = new
         self.builds += 1
-        panel_changed = outcome.panel is not None and outcome.panel != self.panel
-        if outcome.panel is not None:
-            self.panel = outcome.panel
         self._report(outcome, changed, seen, asyncio.get_running_loop().time())
-        if outcome.differs or new.failure != old.failure or panel_changed:
+        if outcome.differs or new.failure != old.failure:
             LiveReloadHandler.reload_waiters("*")
 
     def _report(self, outcome: _Outcome, changed: list[str], seen: float | None, now: float) -> None:
