@@ -41,6 +41,7 @@ from site_builder.parse import parse, read_key
 from site_builder.refs import Resolved, resolve
 from site_builder.related import fresh, pick_all, related_key
 from site_builder.render import environment, render_page, template_digest, theme_assets
+from site_builder.suggest import RULES, Suggestion, covered_terms, find_names, rank
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
                                 existing_files, file_digest, spool, spool_dir, write_tree)
 
@@ -86,6 +87,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     index, more = run.reduce("index", index_key(docs, config.root, options.drafts),
                              lambda: build_index(docs, config.root, options.drafts))
     problems += more
+    run.read = (config, docs, index)                                    # what suggestions() reads (serve's panel)
     todo = [d for d in docs if d.source.path in index.paths]            # articles (drafts only with --drafts), entries
     slices = run.map(slice_stage(index, run), todo)                     # which entries each text could mention
     linked = {(d.kind, d.slug): d for d in run.map(link_stage(index, config, run, dict(zip(map(id, todo), slices))),
@@ -160,6 +162,21 @@ def link_stage(index: SiteIndex, config: SiteConfig, run: Executor, slices: dict
                  lambda d, m: link(d, m, config.root, config.link == "all", config.allow_html), shared=matcher,
                  parallel=True, remote=remote, context=(glossary.key, config.slice_digest("parse"), config.slice_digest("link")),
                  counted="linked")
+
+
+def names_stage(config: SiteConfig) -> Stage:
+    """The names in each article (``suggest``), keyed by the file, the reading settings,
+    the rules' own digest and the trained pipeline, if any."""
+    context = (config.slice_digest("parse"), RULES, config.ner_model)
+
+    def tokenizer() -> Any:  # spaCy is imported once, before any worker is forked, only on a miss
+        from site_builder.glossary import pipeline, tokenizer as make
+
+        return pipeline(config.ner_model) if config.ner_model else make()
+
+    return Stage("names", lambda d: (d.source.path, d.source.digest, *context),
+                 lambda d, _: find_names(d, config.allow_html, config.ner_model), shared=tokenizer, parallel=True,
+                 context=context, counted="read for names")
 
 
 def refs_stage(index: SiteIndex) -> Stage:
@@ -271,6 +288,80 @@ def final(problems: list[Diagnostic], docs: list[Document], linked: dict[tuple[s
     return sort_diagnostics(diags)
 
 
+# -- names that deserve an entry (``site-builder suggest``, serve's /_suggest/) ---------------------
+
+
+@dataclass
+class Suggested:
+    suggestions: list[Suggestion]  # every name in one article or more, best first (filter with ``top``)
+    diagnostics: list[Diagnostic]
+    counts: dict[str, int] = field(default_factory=dict)  # what was (re)computed
+
+    def top(self, min_articles: int = 2, limit: int | None = None) -> list[Suggestion]:
+        out = [s for s in self.suggestions if len(s.articles) >= min_articles]
+        return out if limit is None else out[:limit]
+
+
+def suggest_names(site: str, options: Options, run: Runner, min_articles: int = 2) -> Suggested:
+    """The pipeline's read stages (cache included), then the names of every article. When no
+    file changed since the last run with the same settings, its result (kept on disk) is
+    the answer: nothing is read again."""
+    run.begin()
+    config, problems = settings(site, options)
+    found = discover(site, run.stamps)
+    run.stamps = found.stamps
+    inputs = digest("suggest", __version__, RULES, repr(config), options.drafts, min_articles,
+                    *(f"{x.path}|{x.kind}|{x.digest}" for x in found.sources))
+
+    def read_and_rank() -> Suggested:
+        docs = run.map(read_stage(config), found.sources)
+        index, _ = run.reduce("index", index_key(docs, config.root, options.drafts),
+                              lambda: build_index(docs, config.root, options.drafts))
+        run.read = (config, docs, index)
+        return suggestions(run, site, min_articles)
+
+    return dataclasses.replace(run.reduce("suggested", inputs, read_and_rank, disk=True), counts=dict(run.counts))
+
+
+def suggestions(run: Runner, site: str, min_articles: int = 2) -> Suggested:
+    """The names of the articles the last run read, in ``min_articles`` or more, ranked (a
+    map per article, memoised, and one ranking, made again only when an article's names or
+    the glossary changed)."""
+    if run.read is None:
+        return Suggested([], [])
+    config, docs, index = run.read
+    if config.ner_model:
+        from site_builder.glossary import PipelineMissing, pipeline
+
+        try:
+            pipeline(config.ner_model)
+        except PipelineMissing as exc:
+            line = _setting_line(site, "ner_model")
+            return Suggested([], [error("site.yaml", line, 1 if line else 0, "config.ner-model",
+                                        f"the spaCy pipeline '{config.ner_model}' named by ner_model cannot be "
+                                        f"loaded: {exc}",
+                                        f"install it into this environment (pip install {config.ner_model}; nothing "
+                                        "is downloaded at build time), or remove ner_model: the rules work without it")])
+    articles = [d for d in docs if d.source.kind == ARTICLE and d.source.path in index.paths and d.header is not None]
+    names = run.map(names_stage(config), articles)
+    found = {d.source.path: n for d, n in zip(articles, names)}
+    terms = covered_terms(index.entries.values())
+    ranked = run.derive(f"suggest {min_articles}", {**found, "": terms},
+                        lambda _: rank(sorted(found.items()), terms, min_articles=min_articles))
+    return Suggested(ranked, [], dict(run.counts))
+
+
+def _setting_line(site: str, key: str) -> int:
+    try:
+        with open(os.path.join(site, "site.yaml"), encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.startswith(key + ":"):
+                    return n
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 0
+
+
 # -- the executor of one site ----------------------------------------------------------------
 
 
@@ -299,6 +390,7 @@ class Runner(Executor):
         self.full = True  # the last pages() made every page (not only the touched ones)
         self.pending: tuple[dict, dict] = ({}, {})  # pages() for render(): fingerprints, the state to keep
         self._remembered: tuple[str, BuildResult] | None = None
+        self.read: tuple[SiteConfig, list[Document], SiteIndex] | None = None  # the last run's reading
 
     def begin(self) -> None:
         self.counts = {}
@@ -501,6 +593,24 @@ class Builder:
     def run(self) -> BuildResult:
         with paused_gc(freeze=True):
             return build(self.site, self.options, self.runner)
+
+    def suggestions(self, min_articles: int = 2) -> Suggested:
+        """The names the articles of the last run() use without an entry (serve's panel)."""
+        with paused_gc(freeze=True):
+            return suggestions(self.runner, self.site, min_articles)
+
+
+def suggest(site: str, drafts: bool = False, jobs: int = 1, cache: bool = True, min_articles: int = 2) -> Suggested:
+    """``site-builder suggest``: read the site (with the on-disk cache a build left, and
+    keeping what it computed there for the next run), then rank the names."""
+    run = Runner(os.path.abspath(site), cache, jobs, keep_bytes=False)
+    with paused_gc():
+        result = suggest_names(os.path.abspath(site), Options(drafts), run, min_articles)
+    if run.disk.enabled and not has_errors(result.diagnostics):
+        run.disk.save("stamps", run.stamps)
+        if run.memo is not None:
+            run.memo.save()
+    return result
 
 
 def publish(site: str, out: str | None = None, drafts: bool = False, strict: bool = False, jobs: int = 1,

@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--drafts", action="store_true")
     s.add_argument("--open", action="store_true", help="open the site in a browser")
 
+    _suggest_parser(sub)
+
     k = sub.add_parser("clean", help="remove the on-disk cache (.cache/site-builder/)")
     k.add_argument("--site", default=".")
 
@@ -85,6 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("title")
     n.add_argument("--site", default=".")
     return p
+
+
+def _suggest_parser(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser("suggest", help="list names that recur in articles without a glossary entry")
+    g.add_argument("--site", default=".")
+    g.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    g.add_argument("--min-articles", type=int, default=2, metavar="N",
+                   help="only names used in at least N articles (default: 2)")
+    g.add_argument("--limit", type=int, default=None, metavar="N", help="at most N names")
+    g.add_argument("--write", nargs="+", metavar="SLUG", default=None,
+                   help="scaffold content/glossary/SLUG.md for these suggestions (their slugs as listed)")
+    g.add_argument("--drafts", action="store_true", help="read articles marked draft: true too")
+    g.add_argument("--no-cache", action="store_true", help="ignore and do not write the on-disk cache")
+    g.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="worker processes")
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], show_info: bool = True) -> None:
@@ -236,6 +252,24 @@ def cmd_new(args: argparse.Namespace) -> int:
         text = (f"---\ntitle: {quoted}\naliases: []\n"
                 f"summary: {json.dumps('One sentence that says who or what this is.')}\n"
                 "type: OTHER\n---\n\nExplain the entry here.\n")
+    print(_create(site, rel_folder, slug, text))
+    return EXIT_OK
+
+
+def _create(site: str, rel_folder: str, slug: str, text: str, fresh: bool = False) -> str:
+    """Write a new file ``rel_folder/slug.md`` (never over an existing one); its site-relative
+    path. ``fresh``: the slug is the editor's choice, so a taken one is a usage error."""
+    folder = os.path.join(site, *rel_folder.split("/"))
+    for sub in ("content", rel_folder):
+        path = os.path.join(site, *sub.split("/"))
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise UsageError(f"{sub} is a file, not a folder: move it away, then run the command again")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {rel_folder}: {(exc.strerror or str(exc)).lower()}") from None
+    if fresh and slug.casefold() in _taken_slugs(site):
+        raise UsageError(f"'{slug}' is already the slug of an article or entry: edit that file instead")
     path = os.path.join(folder, slug + ".md")
     try:
         with open(path, "x", encoding="utf-8") as fh:
@@ -245,7 +279,68 @@ def cmd_new(args: argparse.Namespace) -> int:
             if os.path.getsize(path) == 0:
                 os.unlink(path)
         raise UsageError(f"cannot write {rel_folder}/{slug}.md: {(exc.strerror or str(exc)).lower()}") from None
-    print(os.path.relpath(path, site))
+    return os.path.relpath(path, site)
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from site_builder.build import suggest
+
+    site = _site(args.site)
+    for flag, value in (("--min-articles", args.min_articles), ("--limit", args.limit), ("--jobs", args.jobs)):
+        if value is not None and value < (0 if flag == "--min-articles" else 1):
+            raise UsageError(f"{flag} must be at least {0 if flag == '--min-articles' else 1}")
+    result = suggest(site, drafts=args.drafts, jobs=args.jobs, cache=not args.no_cache,
+                     min_articles=max(args.min_articles, 1))
+    print_diagnostics(result.diagnostics)
+    if any(d.is_error for d in result.diagnostics):
+        print(f"suggest failed: {summary(result.diagnostics)}", file=sys.stderr)
+        return EXIT_CONTENT
+    if args.write is not None:
+        return _write_suggestions(site, result.top(args.min_articles), args.write)
+    shown = result.top(args.min_articles, args.limit)
+    if args.format == "json":
+        print(json.dumps([s.as_json() for s in shown], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for n, s in enumerate(shown, 1):
+        print(_suggestion_text(n, s))
+    total = len(result.top(args.min_articles))
+    print(f"{total} name{'s' if total != 1 else ''} in {args.min_articles} or more articles without a glossary entry"
+          + (f" ({len(shown)} shown)" if len(shown) < total else "")
+          + ("; write one with: site-builder suggest --write SLUG" if shown else ""))
+    return EXIT_OK
+
+
+def _suggestion_text(n: int, s) -> str:
+    kind = f" [{s.type}]" if s.type else ""
+    lines = [f"{n}. {s.name}{kind}  (slug {s.slug}): {len(s.articles)} article{'s' if len(s.articles) != 1 else ''}, "
+             f"{s.mentions} mention{'s' if s.mentions != 1 else ''}"
+             + (f"; perhaps an alias of the entry '{s.alias_of}'" if s.alias_of else "")]
+    if s.variants:
+        lines.append("   also written: " + "; ".join(s.variants[:8]) + (" …" if len(s.variants) > 8 else ""))
+    first = s.examples[0]
+    lines.append(f"   {first.path}:{first.line}: {first.sentence}")
+    return "\n".join(lines)
+
+
+def _write_suggestions(site: str, suggestions: list, slugs: list[str]) -> int:
+    """Scaffold one glossary entry per slug: the name, the aliases seen, the type, and the
+    placeholder summary and body (warnings, errors under --strict: never published as is)."""
+    from site_builder.errors import did_you_mean
+    from site_builder.parse import PLACEHOLDER_BODY, PLACEHOLDER_SUMMARY
+
+    by_slug = {s.slug: s for s in suggestions}
+    for slug in slugs:
+        if slug not in by_slug:
+            hint = did_you_mean(slug, sorted(by_slug))
+            raise UsageError(f"no current suggestion has the slug '{slug}'" + (f"; {hint}" if hint else "")
+                             + " (run 'site-builder suggest' to list them)")
+    for slug in dict.fromkeys(slugs):
+        s = by_slug[slug]
+        text = (f"---\ntitle: {json.dumps(s.name, ensure_ascii=False)}\n"
+                f"aliases: {json.dumps(s.aliases, ensure_ascii=False)}\n"
+                f"summary: {json.dumps(PLACEHOLDER_SUMMARY['term'])}\n"
+                + (f"type: {s.type}\n" if s.type else "") + f"---\n\n{PLACEHOLDER_BODY['term']}\n")
+        print(_create(site, "content/glossary", slug, text, fresh=True))
     return EXIT_OK
 
 
@@ -272,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve,
-                "clean": cmd_clean}[args.command](args)
+                "clean": cmd_clean, "suggest": cmd_suggest}[args.command](args)
     except UsageError as exc:
         print(f"site-builder: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,6 +28,7 @@ class SiteConfig:
     allow_html: bool = False  # raw HTML in bodies passes through (trusted editors only)
     related_count: int = 3
     max_file_size: int = 2 * 1024 * 1024
+    ner_model: str = ""  # a trained spaCy pipeline for `suggest` (en_core_web_sm); "" for the rules alone
 
     # Which stage each setting invalidates (the Sphinx ``rebuild=`` idea): a cache key
     # includes only the slice of settings its stage reads.
@@ -121,6 +122,7 @@ FIELDS = (
     fm.Field("allow_html", fm.as_bool),
     fm.Field("related_count", _positive_int),
     fm.Field("max_file_size", _size),
+    fm.Field("ner_model", fm.as_string),
 )
 
 

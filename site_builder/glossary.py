@@ -1,4 +1,5 @@
-"""The glossary matcher: the only module that imports spaCy.
+"""The glossary matcher: the only module that imports spaCy (``suggest.py`` reads names
+through ``tokenizer()`` and ``pipeline()`` below).
 
 Built once per process from every entry's terms (title and aliases).
 ``candidates(text)`` returns every term match in a plain-text fragment as character
@@ -61,6 +62,15 @@ January February March April May June July August September October November Dec
 Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
 """.split())
 
+# Job nouns after a name that do not extend it: "National Security Council Coordinator",
+# "a U.S. Treasury Official" (capitalised in some house styles).
+JOB_NOUNS = frozenset("""
+Coordinator Adviser Advisor Official Officials Spokespeople Head Administrator Counsel Aide Aides
+Negotiator Negotiators Staffer Staffers Inspector Commissioner Analyst Analysts Economist Economists
+Investigator Investigators Diplomat Diplomats Lawyer Lawyers Researcher Researchers Officers
+Correspondent Envoys Representatives Ministers Spokesmen Leaders Chiefs
+""".split())
+
 # Honorifics say the name after them is a person's: "Mr Wagner" is not the Wagner Group.
 HONORIFICS = frozenset("Mr Mrs Ms Miss Mx Dr Sir Dame Lord Lady Madam Mme Herr Frau".split())
 
@@ -95,6 +105,25 @@ OPENERS = frozenset({'"', "'", "“", "‘", "(", "[", "«", "—", "–", "-"})
 def _nlp() -> spacy.language.Language:
     """A blank English pipeline: the tokenizer is all we need, no trained model."""
     return spacy.blank("en")
+
+
+def tokenizer() -> "spacy.tokenizer.Tokenizer":
+    """spaCy's English tokenizer (with its stop words and lexical attributes), for ``suggest``."""
+    return _nlp().tokenizer
+
+
+class PipelineMissing(Exception):
+    """``ner_model`` names a spaCy pipeline that is not installed (none is ever downloaded)."""
+
+
+@functools.lru_cache(maxsize=4)
+def pipeline(name: str) -> spacy.language.Language:
+    """A trained spaCy pipeline installed as a package (``en_core_web_sm``) or a folder, for
+    its named entities; raises PipelineMissing when it cannot be loaded."""
+    try:
+        return spacy.load(name, exclude=["lemmatizer"])
+    except (OSError, ImportError, ValueError) as exc:
+        raise PipelineMissing(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def normalise(text: str) -> tuple[str, list[int] | None]:
@@ -229,7 +258,8 @@ class Matcher:
             else:
                 surname = _name_like(prev.text) and not prev.text.isupper()
                 return REJECT, surname  # "Robert Wagner", "the Treasury Board"
-        if end < len(doc) and doc[end - 1].whitespace_ and _extends_name(doc, end, before=False):
+        if end < len(doc) and doc[end - 1].whitespace_ and _extends_name(doc, end, before=False) \
+                and not _job_after(doc, start, end):
             return REJECT, False  # "Wagner Group" when only "Wagner" is a term
         return _in_context(doc, start, end, common), False
 
@@ -255,6 +285,23 @@ def _name_like(word: str) -> bool:
     """Mostly written capitalised: a given name ("Robert", "Tyrese"), not "Lake"."""
     probs = word_log_probs()
     return word not in probs or probs.get(word.lower(), -99.0) < probs[word] - 1.0
+
+
+def _job_after(doc: "spacy.tokens.Doc", start: int, end: int) -> bool:
+    """Is the capitalised word after the match a job ("… Coordinator", "… Officials") or, after
+    a name of two words or more, the first word of a title ("White House Press Secretary")?"""
+    nxt = doc[end].text
+    if nxt in JOB_NOUNS:
+        return True
+    if end - start < 2 or end + 1 >= len(doc) or not doc[end].whitespace_:
+        return False
+    after = doc[end + 1].text
+    return _is_capitalised_word(doc[end + 1]) and (after in JOB_NOUNS or after in NEUTRAL_NEIGHBOURS) \
+        and after not in _CALENDAR
+
+
+_CALENDAR = frozenset("""Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
+June July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec""".split())
 
 
 def _title_phrase_before(doc: "spacy.tokens.Doc", i: int) -> bool:
@@ -289,7 +336,7 @@ def _extends_name(doc: "spacy.tokens.Doc", i: int, before: bool) -> bool:
     text = tok.text
     if not before and text in NAME_SUFFIXES:
         return True  # "Donald Trump Jr."
-    if text in NEUTRAL_NEIGHBOURS or text.rstrip(".") in NEUTRAL_NEIGHBOURS:
+    if text in NEUTRAL_NEIGHBOURS or text.rstrip(".") in NEUTRAL_NEIGHBOURS or (before and text in JOB_NOUNS):
         return False
     if before and text in DEMONYMS:
         return False

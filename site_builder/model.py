@@ -183,3 +183,19 @@ class LinkedDocument:
     links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked later)
     key: str = ""  # digest of everything above: what the pages showing this body depend on
     path: str = ""  # the source file (for diagnostics found later)
+
+
+@dataclass(frozen=True)
+class FoundName:
+    """One occurrence of a name in an article, as ``suggest.find_names`` reads it: the name
+    it counts for (titles, honorifics and a possessive stripped; a lone surname counts for
+    the full name seen before it), and how it was written, where."""
+
+    name: str
+    written: str  # as the reader sees it (with its title or possessive), spaces made single
+    line: int
+    sentence: str
+    type: str = ""  # PERSON, ORG… when the rules or a trained pipeline say so
+    initial: bool = False  # it opens a sentence: its capital proves nothing
+    acronym: str = ""  # written right after it in parentheses: "(IRGC)"
+    alias: str = ""  # the short form it was written as ("Shoigu" counted for "Sergei Shoigu")

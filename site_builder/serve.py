@@ -53,6 +53,8 @@ MAX_PATH = 2048  # longer request paths get 414
 MAX_LISTED = 100  # diagnostics shown in the page; the terminal has them all
 
 SCRIPT_PATH = "/livereload.js"
+PANEL_PATH = "/_suggest/"  # the names without an entry (preview only: never in a build's output)
+PANEL_MIN_ARTICLES = 2
 BODY_END = b"</body>"
 
 CONTENT_TYPES = {
@@ -276,6 +278,39 @@ def error_page(site: str, diagnostics: tuple[Diagnostic, ...]) -> bytes:
             + overlay_html(site, diagnostics, False) + b"</body></html>\n")
 
 
+# -- names without an entry: /_suggest/ ----------------------------------------------------
+
+_PANEL_CSS = """
+body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1d1f21}
+h1{font-size:1.4rem} ol{padding-left:1.5rem} li{margin:0 0 1rem}
+.counts,.variants,.where{color:#555} code{background:#f2f2f2;padding:0 .25rem}
+"""
+
+
+def panel_page(suggested: object | None, crashed: str = "") -> bytes:
+    """The suggestions as a page of its own (``site-builder suggest``'s text, as HTML)."""
+    e = html.escape
+    items = []
+    shown = suggested.top(PANEL_MIN_ARTICLES, MAX_LISTED) if suggested is not None else []  # type: ignore[attr-defined]
+    for s in shown:
+        ex = s.examples[0]
+        items.append(
+            f'<li><p><strong class="name">{e(s.name)}</strong>' + (f" [{e(s.type)}]" if s.type else "")
+            + f' <span class="counts">{len(s.articles)} articles, {s.mentions} mentions; slug '
+            f"<code>{e(s.slug)}</code></span></p>"
+            + (f'<p class="variants">also written: {e("; ".join(s.variants[:8]))}</p>' if s.variants else "")
+            + f'<p><span class="where">{e(ex.path)}:{ex.line}</span>: {e(ex.sentence)}</p></li>')
+    problems = "".join(f"<p>{e(d.format())}</p>" for d in getattr(suggested, "diagnostics", []))
+    body = (f"<p>The suggestions could not be made: {e(crashed)}</p>" if crashed else problems
+            or ("<ol>" + "".join(items) + "</ol>" if items else
+                f"<p>No name recurs in {PANEL_MIN_ARTICLES} articles or more without a glossary entry.</p>"))
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Suggested glossary entries'
+            f" - site-builder</title><style>{_PANEL_CSS}</style></head><body><h1>Names without a glossary "
+            f"entry</h1><p>Names used in {PANEL_MIN_ARTICLES} articles or more that no entry or alias covers, "
+            "as of the last build; this page reloads by itself. Write an entry with "
+            f"<code>site-builder suggest --write SLUG</code>.</p>{body}</body></html>\n").encode("utf-8")
+
+
 # -- the preview ---------------------------------------------------------------------------
 
 
@@ -320,6 +355,7 @@ class Preview:
         self._printed: tuple[Diagnostic, ...] | None = None
         self._good: Mapping[str, bytes] | None = None  # the worker's copy of the last good tree
         self.watcher: SiteWatcher | None = None  # set when a watcher feeds notice()
+        self.panel: bytes | None = None  # /_suggest/: made on the first request, then after every build
 
     def _new_builder(self) -> Builder:
         # cache=True only *reads* the on-disk cache a `site-builder build` left (a warm first
@@ -365,6 +401,8 @@ class Preview:
         try:
             outcome = await loop.run_in_executor(self._executor, self._run_builder)
             self._publish(outcome, changed, seen)
+            if self.panel is not None:  # someone looks at /_suggest/: make it again, after the pages
+                asyncio.ensure_future(self._refresh_panel())
         finally:
             self._building = False
             if self._pending or self._first_change is not None:  # changes seen during the build
@@ -385,7 +423,31 @@ class Preview:
             except asyncio.TimeoutError:
                 pass
 
+    async def _refresh_panel(self) -> None:
+        """/_suggest/ made again after a published build (in the worker thread, so the build's
+        pages never wait for it), and the browsers told when it changed."""
+        page = await asyncio.get_running_loop().run_in_executor(self._executor, self._make_panel)
+        if page != self.panel:
+            self.panel = page
+            LiveReloadHandler.reload_waiters("*")
+
+    async def panel_page(self) -> bytes:
+        """/_suggest/: the first request has it made (in the worker thread, after any build in
+        progress); every build after that makes it again, so it follows each save."""
+        if self.panel is None:
+            loop = asyncio.get_running_loop()
+            self.panel = await loop.run_in_executor(self._executor, self._make_panel)
+        return self.panel
+
     # building (worker thread)
+
+    def _make_panel(self) -> bytes:
+        try:
+            return panel_page(self.builder.suggestions(PANEL_MIN_ARTICLES))
+        except Exception:  # a bug: say so in the panel and the terminal, keep serving
+            tb = traceback.format_exc()
+            print(tb, file=self.err, end="")
+            return panel_page(None, tb.strip().splitlines()[-1])
 
     def _run_builder(self) -> _Outcome:
         try:
@@ -580,7 +642,12 @@ class SiteHandler(web.RequestHandler):
 
     async def _respond(self, include_body: bool) -> None:
         await self.preview.settled(just_made=is_page(self.request.path))
-        r = respond(self.preview.snapshot, self.request.path, self.preview.script)
+        if self.request.path == PANEL_PATH.rstrip("/"):
+            r = Response(302, b"", location=PANEL_PATH)
+        elif self.request.path == PANEL_PATH:
+            r = Response(200, inject(await self.preview.panel_page(), self.preview.script), CONTENT_TYPES[".html"])
+        else:
+            r = respond(self.preview.snapshot, self.request.path, self.preview.script)
         self.set_status(r.status)
         self.set_header("Content-Type", r.content_type)
         self.set_header("Cache-Control", "no-store")

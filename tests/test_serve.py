@@ -398,6 +398,35 @@ def test_symlinks_leading_outside_are_never_served(server):
                 link.unlink()
 
 
+def test_suggest_panel_follows_each_rebuild(server):
+    """/_suggest/ (preview only) lists the names without an entry, made again after each save."""
+    site = server.site
+    status, headers, _ = server.request("/_suggest")
+    assert status == 302 and headers["location"] == "/_suggest/"
+    status, body = server.get("/_suggest/")
+    assert status == 200 and "Names without a glossary entry" in body and SCRIPT in body
+    assert "Sergei Shoigu" not in body
+    drones = site / "content" / "articles" / "drones.md"
+    original = drones.read_text(encoding="utf-8")
+    try:
+        write_article(site, "shoigu-visit", "Defense Minister Sergei Shoigu visited Pyongyang.\n",
+                      title="A visit", date="2023-04-02")
+        drones.write_text(original.replace("Iran sold drones", "Sergei Shoigu's <b>Iran</b> sold drones"),
+                          encoding="utf-8")
+        wait_for(page_has(server, "/_suggest/", "Sergei Shoigu"), what="the name in the panel")
+        body = server.get("/_suggest/")[1]
+        assert "[PERSON]" in body and "2 articles, 2 mentions" in body and "sergei-shoigu" in body
+        assert "content/articles/drones.md:7" in body  # the line of the first mention
+        assert "&lt;b&gt;Iran&lt;/b&gt;" in body and "<b>" not in body  # the sentence is escaped
+        drones.write_text(original, encoding="utf-8")
+        wait_for(page_lacks(server, "/_suggest/", "Sergei Shoigu"), what="the name to leave the panel")
+    finally:
+        drones.write_text(original, encoding="utf-8")
+        (site / "content" / "articles" / "shoigu-visit.md").unlink(missing_ok=True)
+        wait_for(page_lacks(server, "/", "A visit"), what="the original site")
+    assert server.get("/_suggest/index.html")[0] == 404  # not a file of the built site
+
+
 def test_serve_never_creates_public(server):
     assert not (server.site / "public").exists()
 
