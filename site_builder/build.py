@@ -38,9 +38,10 @@ from site_builder.memo import Executor, Memo, Stage
 from site_builder.model import ARTICLE, ENTRY, ArticleHeader, CrossRef, Document, LinkedDocument, digest
 from site_builder.parallel import Helper
 from site_builder.parse import parse, read_key
-from site_builder.refs import Resolved, resolve
+from site_builder.refs import Resolved, resolve, resolve_body
 from site_builder.related import fresh, pick_all, related_key
 from site_builder.render import environment, render_page, template_digest, theme_assets
+from site_builder.search import IndexFailed, Indexer, article_document, entry_document
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
                                 existing_files, file_digest, spool, spool_dir, write_tree)
 
@@ -63,6 +64,7 @@ class BuildResult:
     linked: dict[tuple[str, str], LinkedDocument] = field(default_factory=dict)
     unchanged: bool = False  # nothing changed since the output was written: it is already this build's
     output_files: set[str] | None = None  # the files the output folder held, when the build listed them
+    search: Indexer | None = None  # the search index being made (when the runner asked for one)
 
     @property
     def ok(self) -> bool:
@@ -114,13 +116,18 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
     if has_errors(diagnostics):
         return BuildResult(diagnostics, None, run.counts, time.perf_counter() - started, index, picked.picks, linked)
+    indexer = None
+    if run.searching and config.search:                                 # Pagefind, on the other core while pages render
+        docs = run.map(search_stage(values), list(linked.values()))
+        indexer = run.index_search({search_path(d): doc for d, doc in zip(linked.values(), docs)})
     files, more = run.render(site, templates, pages, values)            # Jinja: every page whose inputs changed
     if more:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
                            index, picked.picks, linked)
     files.update((a.out_path, run.previous(a.out_path, file_digest(a.data)) or a.data) for a in assets.values())
     files.update((x.out_path, run.static(x)) for x in found.statics)
-    result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked)
+    result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked,
+                         search=indexer)
     run.remember(inputs, result)
     return result
 
@@ -160,6 +167,27 @@ def link_stage(index: SiteIndex, config: SiteConfig, run: Executor, slices: dict
                  lambda d, m: link(d, m, config.root, config.link == "all", config.allow_html), shared=matcher,
                  parallel=True, remote=remote, context=(glossary.key, config.slice_digest("parse"), config.slice_digest("link")),
                  counted="linked")
+
+
+def search_stage(site: Site) -> Stage:
+    """Each article's and entry's search document (search.py): its header and body, with
+    cross-references as their text (so the titles of the pages they name)."""
+    index, versions, language = site.index, site.versions, site.config.language
+
+    def key(d: LinkedDocument) -> tuple:
+        return (d.key, d.path, language, versions.get("header:" + d.slug),
+                tuple(versions.get("header:" + t) for t in site.targets(d.kind, d.slug)))
+
+    def compute(d: LinkedDocument, _: Any) -> bytes:
+        body = resolve_body(d, site.resolved[(d.kind, d.slug)], index, lambda headers: "")
+        if d.kind == ARTICLE:
+            return article_document(index.articles[d.slug], body, d.entities, language)
+        return entry_document(index.entries[d.slug], body, language)
+    return Stage("search", key, compute, context=(language, index.key), disk=False)
+
+
+def search_path(d: LinkedDocument) -> str:
+    return f"{'articles' if d.kind == ARTICLE else 'glossary'}/{d.slug}/index.html"
 
 
 def refs_stage(index: SiteIndex) -> Stage:
@@ -298,6 +326,7 @@ class Runner(Executor):
         self.files: dict[str, Any] = {}  # out path -> bytes or Previous, of every page, as the last run left them
         self.full = True  # the last pages() made every page (not only the touched ones)
         self._remembered: tuple[str, BuildResult] | None = None
+        self.searching = False  # make the search index too (publish, the dev server)
 
     def begin(self) -> None:
         self.counts = {}
@@ -346,6 +375,10 @@ class Runner(Executor):
 
     def _manifest_name(self) -> str:
         return "manifest-" + digest(self.out or "")[:16]
+
+    def index_search(self, docs: dict[str, bytes]) -> Indexer:
+        """Start indexing the search documents (the work folder beside the output)."""
+        return Indexer(docs, os.path.dirname(self.out) if self.out else None).start()
 
     def reduce_update(self, name: str, key: Any, items: dict, make: Any, update_: Any, *args: Any) -> Any:
         """A reduce that an edit can bring up to date: ``update_(previous, items, *args)``
@@ -502,6 +535,7 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
     check_out_dir(site, out, force)
     run = Runner(os.path.abspath(site), cache, jobs, out, keep_bytes=False)
     run.spool = spool_dir(out) if jobs > 1 else None
+    run.searching = True
     if jobs > 1 and run.disk.exists("stamps"):  # a warm build links a few files: import spaCy meanwhile
         run.helper = Helper(("site_builder.glossary",))
     try:
@@ -512,14 +546,19 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             if result.unchanged:
                 return result, WriteStats(0, len(result.files), 0, {})
             result.files[MARKER] = run.previous(MARKER, file_digest(MARKER_BYTES)) or MARKER_BYTES
+            if result.search is not None:
+                try:
+                    add_bundle(run, result.files, result.search.wait().files)
+                except IndexFailed as exc:
+                    return _failed(result, error("site.yaml", 0, 0, "search.index", str(exc),
+                                                 "set 'search: false' in site.yaml to build without search, "
+                                                 "or reinstall the locked dependencies (pagefind-bin)")), None
             try:
                 stats = write_tree(out, result.files)
             except WriteFailed as exc:
-                problem = error(_display(exc.path), 0, 0, "output.write", exc.reason,
-                                "free some space or fix the folder's permissions, then build again; "
-                                "the previous output is untouched")
-                return dataclasses.replace(result, diagnostics=sort_diagnostics(result.diagnostics + [problem]),
-                                           files=None), None
+                return _failed(result, error(_display(exc.path), 0, 0, "output.write", exc.reason,
+                                             "free some space or fix the folder's permissions, then build again; "
+                                             "the previous output is untouched")), None
             run.save(result, stats.manifest)
             return result, stats
     finally:
@@ -527,6 +566,17 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             run.helper.close()
         if run.spool:
             shutil.rmtree(run.spool, ignore_errors=True)
+
+
+def _failed(result: BuildResult, problem: Diagnostic) -> BuildResult:
+    return dataclasses.replace(result, diagnostics=sort_diagnostics(result.diagnostics + [problem]), files=None)
+
+
+def add_bundle(run: Runner, files: dict[str, Any], bundle: dict[str, bytes]) -> None:
+    """The search index's files join the output (those the output already holds as they
+    are stay untouched)."""
+    for rel, data in bundle.items():
+        files[rel] = run.previous(rel, file_digest(data)) or data
 
 
 def _display(path: str) -> str:

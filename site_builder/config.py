@@ -28,13 +28,14 @@ class SiteConfig:
     allow_html: bool = False  # raw HTML in bodies passes through (trusted editors only)
     related_count: int = 3
     max_file_size: int = 2 * 1024 * 1024
+    search: bool = True  # a Pagefind index, the /search/ page and the header's search box
 
     # Which stage each setting invalidates (the Sphinx ``rebuild=`` idea): a cache key
     # includes only the slice of settings its stage reads.
     STAGES = {
         "parse": ("allow_html", "max_file_size"),
         "link": ("link", "root", "allow_html"),  # the link stage parses and renders the Markdown; links use the root
-        "render": ("title", "description", "base_url", "language", "author", "related_count"),
+        "render": ("title", "description", "base_url", "language", "author", "related_count", "search"),
     }
 
     @property
@@ -121,6 +122,7 @@ FIELDS = (
     fm.Field("allow_html", fm.as_bool),
     fm.Field("related_count", _positive_int),
     fm.Field("max_file_size", _size),
+    fm.Field("search", fm.as_bool),
 )
 
 
