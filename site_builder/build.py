@@ -41,7 +41,7 @@ from site_builder.parse import parse, read_key
 from site_builder.refs import Resolved, resolve, resolve_body
 from site_builder.related import fresh, pick_all, related_key
 from site_builder.render import environment, render_page, template_digest, theme_assets
-from site_builder.search import IndexFailed, Indexer, article_document, entry_document
+from site_builder.search import Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state, entry_document
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
                                 existing_files, file_digest, spool, spool_dir, write_tree)
 
@@ -327,6 +327,9 @@ class Runner(Executor):
         self.full = True  # the last pages() made every page (not only the touched ones)
         self._remembered: tuple[str, BuildResult] | None = None
         self.searching = False  # make the search index too (publish, the dev server)
+        self.search_later = False  # the caller starts the indexer (the dev server: after the build)
+        self.indexer: Indexer | None = None
+        self.search_base: Base | None = None  # without an output folder: the last whole index (the dev server's)
 
     def begin(self) -> None:
         self.counts = {}
@@ -377,8 +380,20 @@ class Runner(Executor):
         return "manifest-" + digest(self.out or "")[:16]
 
     def index_search(self, docs: dict[str, bytes]) -> Indexer:
-        """Start indexing the search documents (the work folder beside the output)."""
-        return Indexer(docs, os.path.dirname(self.out) if self.out else None).start()
+        """Start indexing the search documents (the work folder beside the output), over the
+        last whole index when the output still holds it as it was written."""
+        self.indexer = Indexer(docs, os.path.dirname(self.out) if self.out else None, self._search_base())
+        return self.indexer if self.search_later else self.indexer.start()
+
+    def _search_base(self) -> Base | None:
+        if self.out is None:
+            return self.search_base
+        if not self.disk.enabled:
+            return None
+        base = base_from(self.disk.load("search-" + digest(self.out)[:16]))
+        if base is None or any(self.previous(rel, d) is None for rel, d in base.files.items()):
+            return None
+        return base
 
     def reduce_update(self, name: str, key: Any, items: dict, make: Any, update_: Any, *args: Any) -> Any:
         """A reduce that an edit can bring up to date: ``update_(previous, items, *args)``
@@ -501,6 +516,8 @@ class Runner(Executor):
         self.disk.save("stamps", self.stamps)
         if self.memo is not None:
             self.memo.save()
+        if self.out and self.indexer is not None and self.indexer.base is not None:
+            self.disk.save("search-" + digest(self.out)[:16], base_state(self.indexer.base))
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self._inputs_digest(self._remembered[0])
                                                    if self._remembered else "",
@@ -548,7 +565,7 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             result.files[MARKER] = run.previous(MARKER, file_digest(MARKER_BYTES)) or MARKER_BYTES
             if result.search is not None:
                 try:
-                    add_bundle(run, result.files, result.search.wait().files)
+                    add_bundle(run, result.files, result.search.wait())
                 except IndexFailed as exc:
                     return _failed(result, error("site.yaml", 0, 0, "search.index", str(exc),
                                                  "set 'search: false' in site.yaml to build without search, "
@@ -572,11 +589,16 @@ def _failed(result: BuildResult, problem: Diagnostic) -> BuildResult:
     return dataclasses.replace(result, diagnostics=sort_diagnostics(result.diagnostics + [problem]), files=None)
 
 
-def add_bundle(run: Runner, files: dict[str, Any], bundle: dict[str, bytes]) -> None:
+def add_bundle(run: Runner, files: dict[str, Any], bundle: Bundle) -> None:
     """The search index's files join the output (those the output already holds as they
     are stay untouched)."""
-    for rel, data in bundle.items():
+    for rel, data in bundle.files.items():
         files[rel] = run.previous(rel, file_digest(data)) or data
+    for rel, digest_ in bundle.kept.items():  # the last whole index, which the output holds (checked before)
+        kept = run.previous(rel, digest_)
+        if kept is None:
+            raise IndexFailed(f"'{rel}' in the output changed during the build; build again")
+        files[rel] = kept
 
 
 def _display(path: str) -> str:

@@ -22,6 +22,7 @@ a new index beside an old site, or the other way round.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import html
@@ -31,12 +32,16 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
 
 from site_builder.model import TYPE_NAMES, ArticleHeader, EntryHeader
 
 BUNDLE = "pagefind/"  # where the index lives in the output
+DELTA = BUNDLE + "delta/"  # the documents changed since the last whole index (see Indexer)
+STATE = BUNDLE + "delta.json"  # for search.js: is there a delta, and which pages of the base it replaces
+DELTA_MIN_DOCS = 1000  # smaller sites are indexed whole every time (about a second)
+DELTA_SHARE = 50  # a delta holds at most one document in 50 (and at least 20) before the index is made whole
 SEARCH_PAGE = "search/index.html"
 ALIAS_WEIGHT = "10"  # Pagefind's highest: an entry's own names outrank any article's text
 # What the reader's browser needs of Pagefind's output; its prebuilt UIs are left out.
@@ -97,22 +102,41 @@ def entry_document(e: EntryHeader, body_html: str, language: str) -> bytes:
 class Bundle:
     files: dict[str, bytes]  # output path (under pagefind/) -> bytes
     pages: int  # documents indexed
+    kept: dict[str, str] = field(default_factory=dict)  # the base's files, as the output holds them (-> sha256)
+
+
+@dataclass
+class Base:
+    """The last whole index, as the output holds it: what a small edit is indexed against."""
+
+    files: dict[str, str]  # output path -> sha256 of its bytes
+    docs: dict[str, str]  # search document (output path of its page) -> sha256 of its bytes
+    ids: dict[str, str]  # search document -> the id Pagefind gives its page (its fragment's name)
 
 
 class IndexFailed(Exception):
     pass
 
 
-def index_folder(work: str, docs: str = "docs", out: str = "bundle") -> None:
+def index_folder(work: str, docs: str = "docs", out: str = "bundle", started: Any = None) -> None:
     """Run Pagefind on the folder ``work/docs``, writing its bundle to ``work/bundle``
-    (relative paths: Pagefind's output depends on the paths it is given)."""
+    (relative paths: Pagefind's output depends on the paths it is given). ``started``
+    is called with the process (so that it can be stopped)."""
     try:
-        proc = subprocess.run([executable(), "--site", docs, "--output-path", out, "--silent"], cwd=work,
-                              capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = subprocess.Popen([executable(), "--site", docs, "--output-path", out, "--silent"], cwd=work,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    except OSError as exc:
         raise IndexFailed(f"the search indexer (Pagefind) could not run: {exc}") from None
+    if started is not None:
+        started(proc)
+    try:
+        stdout, stderr = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise IndexFailed(f"the search indexer (Pagefind) took more than {TIMEOUT:.0f} s") from None
     if proc.returncode != 0:
-        said = " ".join((proc.stderr or proc.stdout).split())[:300]
+        said = " ".join((stderr or stdout).split())[:300]
         raise IndexFailed(f"the search indexer (Pagefind) failed (exit {proc.returncode}): {said}")
 
 
@@ -128,8 +152,9 @@ def write_documents(folder: str, docs: dict[str, bytes]) -> None:
             fh.write(data)
 
 
-def read_bundle(folder: str, prefix: str = BUNDLE) -> dict[str, bytes]:
-    """The files of a Pagefind bundle a reader's browser needs, by output path."""
+def read_bundle(folder: str, prefix: str = BUNDLE, code: bool = True) -> dict[str, bytes]:
+    """The files of a Pagefind bundle a reader's browser needs, by output path (without
+    the JavaScript and WebAssembly for an index that is only merged into another)."""
     files = {}
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
@@ -138,7 +163,7 @@ def read_bundle(folder: str, prefix: str = BUNDLE) -> dict[str, bytes]:
                 for inner in sorted(os.listdir(path)):
                     with open(os.path.join(path, inner), "rb") as fh:
                         files[f"{prefix}{name}/{inner}"] = fh.read()
-        elif name in _KEEP or name.endswith(_KEEP_SUFFIXES):
+        elif (name in _KEEP or name.endswith(_KEEP_SUFFIXES)) and (code or name.endswith((".json", ".pf_meta"))):
             with open(path, "rb") as fh:
                 files[prefix + name] = fh.read()
     return files
@@ -246,40 +271,121 @@ def canonical_bundle(bundle: str) -> None:
         json.dump(entry, fh, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_bundle(docs: dict[str, bytes], work: str | None = None) -> Bundle:
+def make_bundle(docs: dict[str, bytes], work: str | None = None, prefix: str = BUNDLE, started: Any = None) -> Bundle:
     """Index ``docs`` (output path -> search document) in a private temporary folder."""
     if not docs:  # Pagefind refuses to make an empty index: a site with nothing to search has none
         return Bundle({}, 0)
     tmp = tempfile.mkdtemp(prefix=".site-builder-search-", dir=work)
     try:
         write_documents(os.path.join(tmp, "docs"), docs)
-        index_folder(tmp)
+        index_folder(tmp, started=started)
         canonical_bundle(os.path.join(tmp, "bundle"))
-        return Bundle(read_bundle(os.path.join(tmp, "bundle")), len(docs))
+        return Bundle(read_bundle(os.path.join(tmp, "bundle"), prefix, code=prefix == BUNDLE), len(docs))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def page_ids(files: dict[str, bytes], prefix: str = BUNDLE) -> dict[str, str]:
+    """Search document -> the id Pagefind gave its page (the name of its fragment)."""
+    ids = {}
+    for rel, data in files.items():
+        if rel.startswith(prefix + "fragment/"):
+            raw = gzip.decompress(data)
+            url = json.loads(raw[raw.index(b"{"):])["url"]
+            ids[url.lstrip("/") + "index.html"] = rel.rsplit("/", 1)[1].removesuffix(".pf_fragment")
+    return ids
+
+
+def _state(delta: bool, stale: Iterable[str]) -> bytes:
+    return json.dumps({"delta": "delta/" if delta else None, "stale": sorted(stale)}, separators=(",", ":")).encode()
+
+
+def plan(digests: dict[str, str], base: Base | None) -> list[str] | None:
+    """The documents to index as a delta over ``base``; None when the index is to be made
+    whole (no base, a small site, or too many changes since the base)."""
+    if base is None or len(digests) < DELTA_MIN_DOCS:
+        return None
+    changed = sorted(p for p, d in digests.items() if base.docs.get(p) != d)
+    removed = base.docs.keys() - digests.keys()
+    return changed if len(changed) + len(removed) <= max(20, len(digests) // DELTA_SHARE) else None
+
+
+def index(docs: dict[str, bytes], work: str | None, base: Base | None, started: Any = None
+          ) -> tuple[Bundle, Base | None]:
+    """The search index of ``docs``: whole, or the base kept as it is with a small delta of
+    the documents changed since (search.js merges the two, and drops the base's pages that
+    the delta replaces or that are gone)."""
+    digests = {p: _sha(d) for p, d in docs.items()}
+    todo = plan(digests, base)
+    if todo is None or base is None:
+        bundle = make_bundle(docs, work, started=started)
+        if bundle.pages:
+            bundle.files[STATE] = _state(False, ())
+        whole = Base({rel: _sha(data) for rel, data in bundle.files.items()}, digests, page_ids(bundle.files))
+        return bundle, whole
+    bundle = make_bundle({p: docs[p] for p in todo}, work, DELTA, started)
+    stale = [base.ids[p] for p in todo if p in base.ids] + [base.ids[p] for p in base.docs.keys() - digests.keys()
+                                                           if p in base.ids]
+    bundle.files[STATE] = _state(bool(todo), stale)
+    bundle.kept = {rel: d for rel, d in base.files.items() if rel != STATE}
+    return bundle, base
+
+
+def base_from(state: dict) -> Base | None:
+    try:
+        return Base(**state)
+    except TypeError:
+        return None
+
+
+def base_state(base: Base) -> dict:
+    return asdict(base)
 
 
 class Indexer:
     """Pagefind run in a thread (the binary is its own process, so it runs on another
     core while this one renders): ``start(docs)``, later ``wait()`` for the bundle."""
 
-    def __init__(self, docs: dict[str, bytes], work: str | None = None):
+    def __init__(self, docs: dict[str, bytes], work: str | None = None, base: Base | None = None):
         self.docs = docs
         self.work = work
+        self.base = base  # in: the last whole index; out: the base of this one
         self.bundle: Bundle | None = None
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+        self._process: subprocess.Popen | None = None
+        self._stopped = False
 
     def start(self) -> "Indexer":
-        self._thread.start()
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
         return self
+
+    def _started(self, proc: subprocess.Popen) -> None:
+        self._process = proc
+        if self._stopped:
+            proc.kill()
+
+    def stop(self, wait: float = 5.0) -> None:
+        """Stop the indexer (the dev server is closing); its temporary folder goes too."""
+        self._stopped = True
+        if self._process is not None:
+            with contextlib.suppress(OSError):
+                self._process.kill()
+        if self._thread.ident is not None:
+            self._thread.join(wait)
 
     def _run(self) -> None:
         try:
-            self.bundle = make_bundle(self.docs, self.work)
+            self.bundle, self.base = index(self.docs, self.work, self.base, self._started)
         except IndexFailed as exc:
             self.error = str(exc)
+        except (ValueError, KeyError, EOFError, gzip.BadGzipFile) as exc:  # output of an unknown Pagefind
+            self.error = f"the search index could not be read back: {exc}"
         except OSError as exc:
             self.error = f"the search index could not be made: {exc.strerror or exc}"
 

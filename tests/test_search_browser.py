@@ -5,6 +5,7 @@ Content-Security-Policy of netlify.toml (so Pagefind's WebAssembly must work und
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import os
 import re
@@ -214,3 +215,65 @@ def test_a_site_under_a_sub_path_searches(browser, tmp_path: Path) -> None:
         page.context.close()
     finally:
         server.shutdown()
+
+
+def test_a_delta_index_replaces_the_pages_an_edit_changed(browser, site: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm build of a big site indexes only the changed documents (pagefind/delta/);
+    search.js merges them and drops the whole index's older copies: no duplicate, no
+    stale hit. (The threshold is lowered so that a small site takes the same path.)"""
+    from site_builder import search
+    from site_builder.build import publish
+
+    monkeypatch.setattr(search, "DELTA_MIN_DOCS", 1)
+    ranking_site(site)
+    assert publish(str(site))[0].ok
+    assert not (site / "public" / "pagefind" / "delta").exists()
+    write_article(site, "wagner-3", "Wagner was seen near Zanzibarville. Little else happened.\n",
+                  title="Wagner report 3", date="2023-04-13")
+    assert publish(str(site))[0].ok
+    state = json.loads((site / "public" / "pagefind" / "delta.json").read_text())
+    assert state["delta"] == "delta/" and len(state["stale"]) == 1
+    assert (site / "public" / "pagefind" / "delta" / "pagefind-entry.json").is_file()
+    server, url = serve(site / "public")
+    try:
+        page, errors = open_page(browser, url + "/search/?q=Zanzibarville")
+        assert wait_results(page) == ["Wagner report 3"]
+        page.goto(url + "/search/?q=Example3")
+        assert wait_results(page) == []
+        page.goto(url + "/search/?q=Wagner")
+        assert len(wait_results(page)) == 10  # a page of results; the rest behind "More results"
+        assert page.locator("#search-status").inner_text().startswith("13 results")
+        page.locator("#search-more").click()
+        expect(page.locator(".search-result-title")).to_have_count(13)
+        titles = page.locator(".search-result-title").all_inner_texts()
+        assert sorted(titles) == sorted(["Wagner Group"] + [f"Wagner report {i}" for i in range(12)])
+        assert errors == []
+        page.context.close()
+    finally:
+        server.shutdown()
+
+
+def test_serve_refreshes_the_index_after_an_edit(browser, tmp_path: Path) -> None:
+    """The dev server indexes in the background, in a private folder (never public/): a
+    word just saved into an article is found a moment after the reload."""
+    from test_serve import ServerProcess, make_site, wait_for
+
+    site = make_site(tmp_path / "site")
+    server = ServerProcess(site, tmp_path)
+    try:
+        server.wait_ready()
+        wait_for(lambda: server.request("/pagefind/pagefind-entry.json")[0] == 200, 120, "the first index")
+        write_article(site, "drones", "Iran sold drones to Russia from Quetzalburg.\n", title="Drones from Iran",
+                      date="2023-02-01", extra="tags: [iran]\n")
+        page, errors = open_page(browser, server.url + "/search/")
+
+        def found() -> bool:
+            page.goto(server.url + "/search/?q=Quetzalburg")
+            return wait_results(page) == ["Drones from Iran"]
+        wait_for(found, 120, "the new word in the served index", 0.5)
+        assert errors == []
+        page.context.close()
+    finally:
+        server.stop()
+    assert not (site / "public").exists()

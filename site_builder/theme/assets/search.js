@@ -53,6 +53,7 @@
   var bundle = root.getAttribute("data-bundle") || siteRoot + "pagefind/";
 
   var pagefind = null;
+  var stale = {}; // ids of pages of the whole index that a newer delta index replaces
   var generation = 0;
   var ordered = []; // results in the order shown (Pagefind result objects)
   var shown = 0;
@@ -225,7 +226,9 @@
     if (mine !== generation || !response) {
       return;
     }
-    var results = response.results;
+    var results = response.results.filter(function (r) {
+      return !Object.prototype.hasOwnProperty.call(stale, r.id);
+    });
     var datas = await Promise.all(results.slice(0, LOOKAHEAD).map(function (r) {
       return r.data();
     }));
@@ -276,6 +279,22 @@
     }
   }
 
+  // A build that changed a few pages since the last whole index indexes only those, in
+  // <bundle>delta/, and lists in delta.json the pages of the whole index they replace.
+  async function mergeDelta() {
+    var response = await fetch(bundle + "delta.json", { cache: "no-cache" });
+    if (!response.ok) {
+      return;
+    }
+    var state = await response.json();
+    (state.stale || []).forEach(function (id) {
+      stale[id] = true;
+    });
+    if (state.delta) {
+      await pagefind.mergeIndex(bundle + state.delta);
+    }
+  }
+
   async function start() {
     var params = new URLSearchParams(location.search);
     input.value = params.get("q") || "";
@@ -288,6 +307,7 @@
     pagefind = await import(bundle + "pagefind.js");
     await pagefind.options({ baseUrl: siteRoot, excerptLength: 24 });
     await pagefind.init();
+    await mergeDelta();
     document.getElementById("search-nojs").hidden = true;
     filtersBox.hidden = false;
     form.addEventListener("submit", function (event) {
