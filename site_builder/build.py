@@ -41,7 +41,8 @@ from site_builder.parse import parse, read_key
 from site_builder.refs import Resolved, resolve, resolve_body
 from site_builder.related import fresh, pick_all, related_key
 from site_builder.render import environment, render_page, template_digest, theme_assets
-from site_builder.search import Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state, entry_document
+from site_builder.search import (Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state,
+                                 entry_document, sha)
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
                                 existing_files, file_digest, spool, spool_dir, write_tree)
 
@@ -118,8 +119,9 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
         return BuildResult(diagnostics, None, run.counts, time.perf_counter() - started, index, picked.picks, linked)
     indexer = None
     if run.searching and config.search:                                 # Pagefind, on the other core while pages render
-        docs = run.map(search_stage(values), list(linked.values()))
-        indexer = run.index_search({search_path(d): doc for d, doc in zip(linked.values(), docs)})
+        digests = run.map(search_stage(values), list(linked.values()))
+        indexer = run.index_search({search_path(d): h for d, h in zip(linked.values(), digests)},
+                                   search_documents(values, linked.values()))
     files, more = run.render(site, templates, pages, values)            # Jinja: every page whose inputs changed
     if more:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
@@ -170,20 +172,29 @@ def link_stage(index: SiteIndex, config: SiteConfig, run: Executor, slices: dict
 
 
 def search_stage(site: Site) -> Stage:
-    """Each article's and entry's search document (search.py): its header and body, with
-    cross-references as their text (so the titles of the pages they name)."""
-    index, versions, language = site.index, site.versions, site.config.language
+    """The digest of each article's and entry's search document (only digests are kept:
+    the indexer makes the documents it needs, see ``search_documents``)."""
+    versions, language = site.versions, site.config.language
 
     def key(d: LinkedDocument) -> tuple:
         return (d.key, d.path, language, versions.get("header:" + d.slug),
                 tuple(versions.get("header:" + t) for t in site.targets(d.kind, d.slug)))
+    return Stage("search", key, lambda d, _: sha(search_document(site, d)), context=(language, site.index.key))
 
-    def compute(d: LinkedDocument, _: Any) -> bytes:
-        body = resolve_body(d, site.resolved[(d.kind, d.slug)], index, lambda headers: "")
-        if d.kind == ARTICLE:
-            return article_document(index.articles[d.slug], body, d.entities, language)
-        return entry_document(index.entries[d.slug], body, language)
-    return Stage("search", key, compute, context=(language, index.key), disk=False)
+
+def search_document(site: Site, d: LinkedDocument) -> bytes:
+    """Its header and body, with cross-references as their text (the titles of the pages
+    they name) and related blocks left out."""
+    index, language = site.index, site.config.language
+    body = resolve_body(d, site.resolved[(d.kind, d.slug)], index, lambda headers: "")
+    if d.kind == ARTICLE:
+        return article_document(index.articles[d.slug], body, d.entities, language)
+    return entry_document(index.entries[d.slug], body, language)
+
+
+def search_documents(site: Site, docs: Iterable[LinkedDocument]) -> Any:
+    by_path = {search_path(d): d for d in docs}
+    return lambda paths: {p: search_document(site, by_path[p]) for p in paths}
 
 
 def search_path(d: LinkedDocument) -> str:
@@ -379,10 +390,10 @@ class Runner(Executor):
     def _manifest_name(self) -> str:
         return "manifest-" + digest(self.out or "")[:16]
 
-    def index_search(self, docs: dict[str, bytes]) -> Indexer:
+    def index_search(self, digests: dict[str, str], make: Any) -> Indexer:
         """Start indexing the search documents (the work folder beside the output), over the
         last whole index when the output still holds it as it was written."""
-        self.indexer = Indexer(docs, os.path.dirname(self.out) if self.out else None, self._search_base())
+        self.indexer = Indexer(digests, make, os.path.dirname(self.out) if self.out else None, self._search_base())
         return self.indexer if self.search_later else self.indexer.start()
 
     def _search_base(self) -> Base | None:

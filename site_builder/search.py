@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from site_builder.model import TYPE_NAMES, ArticleHeader, EntryHeader
 
@@ -285,7 +285,7 @@ def make_bundle(docs: dict[str, bytes], work: str | None = None, prefix: str = B
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _sha(data: bytes) -> str:
+def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -314,20 +314,20 @@ def plan(digests: dict[str, str], base: Base | None) -> list[str] | None:
     return changed if len(changed) + len(removed) <= max(20, len(digests) // DELTA_SHARE) else None
 
 
-def index(docs: dict[str, bytes], work: str | None, base: Base | None, started: Any = None
-          ) -> tuple[Bundle, Base | None]:
-    """The search index of ``docs``: whole, or the base kept as it is with a small delta of
-    the documents changed since (search.js merges the two, and drops the base's pages that
-    the delta replaces or that are gone)."""
-    digests = {p: _sha(d) for p, d in docs.items()}
+def index(digests: dict[str, str], make: Callable[[Iterable[str]], dict[str, bytes]], work: str | None,
+          base: Base | None, started: Any = None) -> tuple[Bundle, Base | None]:
+    """The search index of the documents ``digests`` names (``make(paths)`` makes them):
+    whole, or the base kept as it is with a small delta of the documents changed since
+    (search.js merges the two, and drops the base's pages that the delta replaces or that
+    are gone). Only the documents to index are made."""
     todo = plan(digests, base)
     if todo is None or base is None:
-        bundle = make_bundle(docs, work, started=started)
+        bundle = make_bundle(make(digests), work, started=started)
         if bundle.pages:
             bundle.files[STATE] = _state(False, ())
-        whole = Base({rel: _sha(data) for rel, data in bundle.files.items()}, digests, page_ids(bundle.files))
+        whole = Base({rel: sha(data) for rel, data in bundle.files.items()}, digests, page_ids(bundle.files))
         return bundle, whole
-    bundle = make_bundle({p: docs[p] for p in todo}, work, DELTA, started)
+    bundle = make_bundle(make(todo), work, DELTA, started)
     stale = [base.ids[p] for p in todo if p in base.ids] + [base.ids[p] for p in base.docs.keys() - digests.keys()
                                                            if p in base.ids]
     bundle.files[STATE] = _state(bool(todo), stale)
@@ -348,10 +348,14 @@ def base_state(base: Base) -> dict:
 
 class Indexer:
     """Pagefind run in a thread (the binary is its own process, so it runs on another
-    core while this one renders): ``start(docs)``, later ``wait()`` for the bundle."""
+    core while this one renders): ``start()``, later ``wait()`` for the bundle. ``digests``:
+    each search document's sha256 (by the output path of its page); ``make(paths)``: those
+    documents' bytes, made in the thread, only for the documents to index."""
 
-    def __init__(self, docs: dict[str, bytes], work: str | None = None, base: Base | None = None):
-        self.docs = docs
+    def __init__(self, digests: dict[str, str], make: Callable[[Iterable[str]], dict[str, bytes]],
+                 work: str | None = None, base: Base | None = None):
+        self.digests = digests
+        self.make = make
         self.work = work
         self.base = base  # in: the last whole index; out: the base of this one
         self.bundle: Bundle | None = None
@@ -381,7 +385,7 @@ class Indexer:
 
     def _run(self) -> None:
         try:
-            self.bundle, self.base = index(self.docs, self.work, self.base, self._started)
+            self.bundle, self.base = index(self.digests, self.make, self.work, self.base, self._started)
         except IndexFailed as exc:
             self.error = str(exc)
         except (ValueError, KeyError, EOFError, gzip.BadGzipFile) as exc:  # output of an unknown Pagefind
