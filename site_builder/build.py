@@ -44,7 +44,7 @@ from site_builder.render import environment, render_page, template_digest, theme
 from site_builder.search import (Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state,
                                  entry_document, sha)
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
-                                existing_files, file_digest, spool, spool_dir, write_tree)
+                                existing_files, file_digest, search_dir, spool, spool_dir, write_tree)
 
 
 @dataclass(frozen=True)
@@ -393,7 +393,7 @@ class Runner(Executor):
     def index_search(self, digests: dict[str, str], make: Any) -> Indexer:
         """Start indexing the search documents (the work folder beside the output), over the
         last whole index when the output still holds it as it was written."""
-        self.indexer = Indexer(digests, make, os.path.dirname(self.out) if self.out else None, self._search_base())
+        self.indexer = Indexer(digests, make, search_dir(self.out) if self.out else None, self._search_base())
         return self.indexer if self.search_later else self.indexer.start()
 
     def _search_base(self) -> Base | None:

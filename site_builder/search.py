@@ -272,10 +272,16 @@ def canonical_bundle(bundle: str) -> None:
 
 
 def make_bundle(docs: dict[str, bytes], work: str | None = None, prefix: str = BUNDLE, started: Any = None) -> Bundle:
-    """Index ``docs`` (output path -> search document) in a private temporary folder."""
+    """Index ``docs`` (output path -> search document) in the folder ``work`` (made, then
+    removed), or a private temporary folder."""
     if not docs:  # Pagefind refuses to make an empty index: a site with nothing to search has none
         return Bundle({}, 0)
-    tmp = tempfile.mkdtemp(prefix=".site-builder-search-", dir=work)
+    if work is None:
+        tmp = tempfile.mkdtemp(prefix="site-builder-search-")  # private (0700): the dev server's
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        tmp = work
     try:
         write_documents(os.path.join(tmp, "docs"), docs)
         index_folder(tmp, started=started)
