@@ -590,6 +590,8 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             run.save(result, stats.manifest)
             return result, stats
     finally:
+        if run.indexer is not None:  # a build that failed after it started: stop it (else it is done)
+            run.indexer.stop()
         if run.helper is not None:
             run.helper.close()
         if run.spool:

@@ -331,13 +331,15 @@ def index(digests: dict[str, str], make: Callable[[Iterable[str]], dict[str, byt
         bundle = make_bundle(make(digests), work, started=started)
         if bundle.pages:
             bundle.files[STATE] = _state(False, ())
-        whole = Base({rel: sha(data) for rel, data in bundle.files.items()}, digests, page_ids(bundle.files))
+        # the state file is not part of the base: a later delta build rewrites it
+        whole = Base({rel: sha(data) for rel, data in bundle.files.items() if rel != STATE}, digests,
+                     page_ids(bundle.files))
         return bundle, whole
     bundle = make_bundle(make(todo), work, DELTA, started)
     stale = [base.ids[p] for p in todo if p in base.ids] + [base.ids[p] for p in base.docs.keys() - digests.keys()
                                                            if p in base.ids]
     bundle.files[STATE] = _state(bool(todo), stale)
-    bundle.kept = {rel: d for rel, d in base.files.items() if rel != STATE}
+    bundle.kept = dict(base.files)
     return bundle, base
 
 

@@ -235,10 +235,18 @@ def test_a_delta_index_replaces_the_pages_an_edit_changed(browser, site: Path,
     state = json.loads((site / "public" / "pagefind" / "delta.json").read_text())
     assert state["delta"] == "delta/" and len(state["stale"]) == 1
     assert (site / "public" / "pagefind" / "delta" / "pagefind-entry.json").is_file()
+    meta = sorted((site / "public" / "pagefind").glob("*.pf_meta"))
+    write_article(site, "other-0", "Nothing about any company here, only Quillfeather weather.\n", title="Weather 0")
+    assert publish(str(site))[0].ok  # a second edit: still a delta over the same whole index
+    assert sorted((site / "public" / "pagefind").glob("*.pf_meta")) == meta
+    state = json.loads((site / "public" / "pagefind" / "delta.json").read_text())
+    assert state["delta"] == "delta/" and len(state["stale"]) == 2
     server, url = serve(site / "public")
     try:
         page, errors = open_page(browser, url + "/search/?q=Zanzibarville")
         assert wait_results(page) == ["Wagner report 3"]
+        page.goto(url + "/search/?q=Quillfeather")
+        assert wait_results(page) == ["Weather 0"]
         page.goto(url + "/search/?q=Example3")
         assert wait_results(page) == []
         page.goto(url + "/search/?q=Wagner")
