@@ -578,15 +578,15 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
                 try:
                     add_bundle(run, result.files, result.search.wait())
                 except IndexFailed as exc:
+                    if exc.path:  # the file system refused the indexer's folder beside the output
+                        return _failed(result, _write_failed(exc.path, exc.reason)), None
                     return _failed(result, error("site.yaml", 0, 0, "search.index", str(exc),
                                                  "set 'search: false' in site.yaml to build without search, "
                                                  "or reinstall the locked dependencies (pagefind-bin)")), None
             try:
                 stats = write_tree(out, result.files)
             except WriteFailed as exc:
-                return _failed(result, error(_display(exc.path), 0, 0, "output.write", exc.reason,
-                                             "free some space or fix the folder's permissions, then build again; "
-                                             "the previous output is untouched")), None
+                return _failed(result, _write_failed(exc.path, exc.reason)), None
             run.save(result, stats.manifest)
             return result, stats
     finally:
@@ -596,6 +596,11 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             run.helper.close()
         if run.spool:
             shutil.rmtree(run.spool, ignore_errors=True)
+
+
+def _write_failed(path: str, reason: str) -> Diagnostic:
+    return error(_display(path), 0, 0, "output.write", reason,
+                 "free some space or fix the folder's permissions, then build again; the previous output is untouched")
 
 
 def _failed(result: BuildResult, problem: Diagnostic) -> BuildResult:

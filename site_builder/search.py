@@ -115,7 +115,25 @@ class Base:
 
 
 class IndexFailed(Exception):
-    pass
+    """The index could not be made. ``path`` and ``reason``: the file system refused the
+    indexer's folder beside the output (full, read-only), which is a failure to write the
+    output like any other."""
+
+    def __init__(self, message: str, path: str = "", reason: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+_LOW_SPACE = 256 * 1024  # bytes: a file system this full truncates what Pagefind writes
+
+
+def _disk_full(folder: str) -> bool:
+    try:
+        st = os.statvfs(os.path.dirname(folder) or ".")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < _LOW_SPACE
 
 
 def index_folder(work: str, docs: str = "docs", out: str = "bundle", started: Any = None) -> None:
@@ -367,7 +385,7 @@ class Indexer:
         self.work = work
         self.base = base  # in: the last whole index; out: the base of this one
         self.bundle: Bundle | None = None
-        self.error: str | None = None
+        self.failure: IndexFailed | None = None
         self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
         self._process: subprocess.Popen | None = None
         self._stopped = False
@@ -395,14 +413,19 @@ class Indexer:
         try:
             self.bundle, self.base = index(self.digests, self.make, self.work, self.base, self._started)
         except IndexFailed as exc:
-            self.error = str(exc)
-        except (ValueError, KeyError, EOFError, gzip.BadGzipFile) as exc:  # output of an unknown Pagefind
-            self.error = f"the search index could not be read back: {exc}"
+            self.failure = exc
+        except (ValueError, KeyError, EOFError, gzip.BadGzipFile) as exc:  # truncated, or an unknown Pagefind
+            self.failure = IndexFailed(f"the search index could not be read back: {exc}")
+            if self.work is not None and _disk_full(self.work):
+                self.failure = IndexFailed("no space left", self.work, "could not write: no space left on device")
         except OSError as exc:
-            self.error = f"the search index could not be made: {exc.strerror or exc}"
+            reason = (exc.strerror or str(exc)).lower()
+            self.failure = IndexFailed(f"the search index could not be made: {reason}",
+                                       exc.filename or self.work or "", f"could not write: {reason}") if self.work else \
+                IndexFailed(f"the search index could not be made: {reason}")
 
     def wait(self) -> Bundle:
         self._thread.join()
         if self.bundle is None:
-            raise IndexFailed(self.error or "the search index was not made")
+            raise self.failure or IndexFailed("the search index was not made")
         return self.bundle

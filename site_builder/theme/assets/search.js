@@ -12,7 +12,7 @@
   "use strict";
 
   var PAGE = 10; // results shown at a time
-  var LOOKAHEAD = 20; // results whose data are loaded to put a named entry and its articles first
+  var LOOKAHEAD = PAGE; // results whose data are loaded first: a named entry and its articles go first among them
   var DEBOUNCE = 200; // ms after the last keystroke
 
   function typing(el) {
