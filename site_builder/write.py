@@ -26,6 +26,7 @@ from site_builder.errors import UsageError
 _STAGING = ".{name}.staging-{pid}"
 _OLD = ".{name}.old-{pid}"
 _SPOOL = ".{name}.spool-{pid}"
+_SEARCH = ".{name}.search-{pid}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ def spool_dir(out: str) -> str:
     (same file system, so moving them into the output is a rename)."""
     out = os.path.abspath(out)
     return os.path.join(os.path.dirname(out), _SPOOL.format(name=os.path.basename(out), pid=os.getpid()))
+
+
+def search_dir(out: str) -> str:
+    """Where a build's search indexer (search.py) works, beside ``out``; gone when it is done."""
+    out = os.path.abspath(out)
+    return os.path.join(os.path.dirname(out), _SEARCH.format(name=os.path.basename(out), pid=os.getpid()))
 
 
 def spool(folder: str, out: str, rel: str, n: int, data: bytes) -> Spooled | Previous:
@@ -147,21 +154,21 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_leftovers(out: str) -> None:
-    """Remove staging and old trees and spool folders left by killed builds (never a live
-    build's; this process's own spool holds the pages about to be written)."""
+    """Remove staging and old trees, spool and search folders left by killed builds (never a
+    live build's; this process's own spool holds the pages about to be written)."""
     parent = os.path.dirname(os.path.abspath(out)) or "."
     name = os.path.basename(os.path.abspath(out))
     if not os.path.isdir(parent):
         return
     for entry in os.listdir(parent):
-        for pattern in (_STAGING, _OLD, _SPOOL):
+        for pattern in (_STAGING, _OLD, _SPOOL, _SEARCH):
             prefix = pattern.format(name=name, pid="")
             if entry.startswith(prefix):
                 pid = entry[len(prefix):]
                 if not pid.isdigit():
                     continue
                 own = int(pid) == os.getpid()
-                if (own and pattern != _SPOOL) or (not own and not _pid_alive(int(pid))):
+                if (own and pattern not in (_SPOOL, _SEARCH)) or (not own and not _pid_alive(int(pid))):
                     shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 

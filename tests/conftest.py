@@ -78,7 +78,7 @@ def write_article(site: Path, slug: str, body: str, *, title: str | None = None,
 
 def body_of(html: str) -> str:
     """The article or entry body from a built page (the theme's prose block)."""
-    m = re.search(r'<div class="prose (?:article|entry)-body">\n(.*?)\n  </div>\n', html, re.S)
+    m = re.search(r'<div class="prose (?:article|entry)-body"(?: data-pagefind-body)?>\n(.*?)\n  </div>\n', html, re.S)
     assert m, "the theme's article and entry templates put the body in a 'prose' block"
     return m.group(1)
 

@@ -28,6 +28,7 @@ SITES_INVALID = TESTS / "sites_invalid"
 EXPECTED = "expected"
 EXPECTED_TXT = "expected.txt"
 ASSETS = "assets/"  # the theme's CSS and JS
+SEARCH = "pagefind/"  # Pagefind's index: its own binary format, kept by name (names follow the bytes)
 ARGS_TXT = "args.txt"  # optional, in an invalid case: extra arguments for `check`, one per line
 
 if str(ROOT) not in sys.path:
@@ -68,7 +69,9 @@ def build_golden(src: Path, work: Path) -> tuple[dict[str, bytes] | None, str]:
     files = tree(out)
     # The theme's fingerprinted assets are kept by name only: their names change with their
     # bytes, and the theme's own tests cover their content (no 1,000-line copies per site).
-    return {k: (b"" if k.startswith(ASSETS) else v) for k, v in files.items()}, text
+    # So is the search index (binary; its index, metadata and fragment files are named by
+    # their content, and the search tests cover what it finds).
+    return {k: (b"" if k.startswith((ASSETS, SEARCH)) else v) for k, v in files.items()}, text
 
 
 def check_args(case: Path) -> list[str]:

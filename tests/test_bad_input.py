@@ -183,7 +183,7 @@ def test_an_authors_html_link_never_gets_an_entity_link_inside(site: Path) -> No
                                 "Then Russia again.\n")
     proc = run_cli("build", "--site", str(site))
     assert proc.returncode == 0, proc.stderr
-    body = (site / "public/articles/html/index.html").read_text().split('class="prose article-body">', 1)[1]
+    body = (site / "public/articles/html/index.html").read_text().split('class="prose article-body" data-pagefind-body>', 1)[1]
     body = body.split("</div>", 1)[0]
     inside = body.split('<a href="https://example.org/">', 1)[1].split("</a>", 1)[0]
     assert "<a" not in inside, body

@@ -3,6 +3,7 @@ the filesystem rules, hostile text, and the layout of the output."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html.parser
 import os
@@ -380,7 +381,12 @@ def test_nul_in_body_becomes_replacement_character(site: Path) -> None:
     assert result.ok, [d.format() for d in result.diagnostics]
     page = (site / "public" / "articles" / "nul" / "index.html").read_bytes().decode("utf-8")
     assert "Before\ufffdafter" in page
-    assert not [k for k, v in tree(site / "public").items() if b"\x00" in v]
+    files = tree(site / "public")
+    assert not [k for k, v in files.items() if b"\x00" in v and not k.startswith("pagefind/")]
+    # the search index is binary; what it shows of the text (its fragments) has no NUL either
+    fragments = [gzip.decompress(v) for k, v in files.items() if k.startswith("pagefind/fragment/")]
+    assert fragments and any(b"Before" in f for f in fragments)
+    assert not [f for f in fragments if b"\x00" in f or b"\\u0000" in f]
 
 
 # ---------------------------------------------------------------------------
@@ -466,7 +472,7 @@ def test_output_layout(sample) -> None:
     pages = {k for k in files if k.endswith("index.html")}
     expected_pages = {"index.html", "glossary/index.html", "tags/index.html"} \
         | {f"articles/{s}/index.html" for s in index.articles} | {f"glossary/{s}/index.html" for s in index.entries} \
-        | {f"tags/{t}/index.html" for t in tags}
+        | {f"tags/{t}/index.html" for t in tags} | {"search/index.html"}
     assert pages == expected_pages
 
 
