@@ -180,6 +180,25 @@ class Site:
         return self.resolved[(kind, slug)].found()
 
 
+TOC_MIN_SECTIONS = 3  # articles with fewer sections get no table of contents
+WORDS_PER_MINUTE = 230
+
+
+def table_of_contents(doc: LinkedDocument) -> list[dict[str, Any]]:
+    """The h2 sections (each with its h3s) of a body with at least TOC_MIN_SECTIONS of them."""
+    sections: list[dict[str, Any]] = []
+    for level, id_, text in doc.toc:
+        if level == 2:
+            sections.append({"id": id_, "text": text, "children": []})
+        elif sections:
+            sections[-1]["children"].append({"id": id_, "text": text})
+    return sections if len(sections) >= TOC_MIN_SECTIONS else []
+
+
+def reading_minutes(words: int) -> int:
+    return max(1, round(words / WORDS_PER_MINUTE))
+
+
 def _json_for_html(data: Any) -> Markup:
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -205,7 +224,8 @@ def article_page(site: Site, slug: str) -> Page:
     a = site.index.articles[slug]
     doc = site.linked[(ARTICLE, slug)]
     picks = site.picks.get(slug, [])
-    referenced = site.backlinks.referenced_by.get(slug, ())
+    shown = set(site.targets(ARTICLE, slug)) | {p.header.slug for p in picks}  # the body's and related reading's
+    referenced = [h for h in site.backlinks.referenced_by.get(slug, ()) if h.slug not in shown]
     preview_slugs = sorted(set(doc.entities) | set(site.targets(ARTICLE, slug)) | {p.header.slug for p in picks}
                            | {h.slug for h in referenced})
 
@@ -219,7 +239,8 @@ def article_page(site: Site, slug: str) -> Page:
         return {
             "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article"},
             "article": {**site.article_card(a), "source": a.source, "image": image,
-                        "body": site.body(ARTICLE, slug, tools)},
+                        "body": site.body(ARTICLE, slug, tools), "toc": table_of_contents(doc),
+                        "reading_minutes": reading_minutes(doc.words)},
             "related": [{**site.card(p.header), "explicit": p.explicit} for p in picks],
             "referenced_by": [site.card(h) for h in referenced],
             "previews": site.previews(preview_slugs),
@@ -251,7 +272,7 @@ def entry_page(site: Site, slug: str) -> Page:
     preview_slugs = sorted(set(doc.entities) | set(site.targets(ENTRY, slug)))
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
-        mentioned = {b.source.slug for b in mentions}
+        mentioned = {b.source.slug for b in mentions} | set(site.targets(ENTRY, slug))  # each page once
         return {
             "page": {"title": e.title, "url": site.url(slug), "description": e.summary, "kind": "entry"},
             "entry": {**site.entry_card(e), "body": site.body(ENTRY, slug, tools)},

@@ -95,9 +95,13 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     backlinks = run.reduce_update("backlinks", index.key, facts, build_backlinks, update, index)
     entities = run.derive("entities", linked, lambda ls: {slug: d.entities for (kind, slug), d in ls.items()
                                                           if kind == ARTICLE})
-    picked = run.reduce("related", run.derive("related key", {**entities, "": index.key}, lambda _: related_key(
-        index, {d.header.slug: d.header_key for d in todo}, entities, config.related_count)),  # type: ignore[union-attr]
-        lambda: pick_all(index, entities, config.related_count), disk=True)
+    shown = run.derive("shown", resolved, lambda rs: {slug: tuple(dict.fromkeys(r.found()))
+                                                      for (kind, slug), r in rs.items() if kind == ARTICLE})
+    picked = run.reduce("related", run.derive(
+        "related key", {**entities, "": index.key, "\x00shown": shown},
+        lambda _: related_key(index, {d.header.slug: d.header_key for d in todo},  # type: ignore[union-attr]
+                              entities, config.related_count, shown)),
+        lambda: pick_all(index, entities, config.related_count, shown), disk=True)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,

@@ -1,6 +1,6 @@
 """Markdown: the only module that imports markdown_it.
 
-CommonMark plus tables, footnotes, heading anchors, ``::: related`` containers and
+CommonMark plus tables, footnotes, heading anchors (an id and a "#" link with a name), ``::: related`` containers and
 ``[[slug]]`` / ``[[slug|text]]`` cross-references (an inline rule, so it never fires
 inside code or links; each becomes a token carrying the slug as data). Raw HTML is escaped unless the site allows it; typographer and
 linkify stay off (they have quadratic inputs); links whose scheme is not http, https,
@@ -25,7 +25,7 @@ from site_builder.urls import safe_url, slugify
 
 XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
 
-__all__ = ["Token", "parse", "render", "render_xref", "XREF", "RELATED"]
+__all__ = ["Token", "parse", "render", "render_xref", "outline", "count_words", "XREF", "RELATED"]
 
 XREF = "xref"
 RELATED = "related"
@@ -89,13 +89,51 @@ def parser(allow_html: bool = False) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": allow_html, "typographer": False, "linkify": False})
     md.enable("table")
     md.use(footnote_plugin)
-    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_heading_slug)
+    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_heading_slug, permalink=True, permalinkSymbol="#")
+    md.core.ruler.after("anchor", "anchor_names", _name_anchors)
     md.use(container_plugin, name=RELATED)
     md.validateLink = _validate_link
     md.inline.ruler.before("link", XREF, _xref_rule)
     md.core.ruler.after("inline", "locate_xrefs", _locate_xrefs)
     md.add_render_rule(XREF, _render_xref_mark)
     return md
+
+
+def _heading_text(inline: Token) -> str:
+    """A heading's text as a reader sees it (without its anchor link)."""
+    return "".join(c.content for c in inline.children or () if c.type in ("text", "code_inline")).strip()
+
+
+def _name_anchors(state: Any) -> None:
+    """Give each heading's anchor link (the plugin writes "#") an accessible name."""
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.attrGet("id") and i + 1 < len(tokens):
+            for child in tokens[i + 1].children or ():
+                if child.type == "link_open" and child.attrGet("class") == "header-anchor":
+                    child.attrSet("aria-label", f"Link to the section “{_heading_text(tokens[i + 1])}”")
+
+
+def outline(tokens: Sequence[Token], levels: tuple[int, ...] = (2, 3)) -> tuple[tuple[int, str, str], ...]:
+    """The headings of a body, for a table of contents: (level, id, text)."""
+    found = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and int(tok.tag[1]) in levels and tok.attrGet("id") and i + 1 < len(tokens):
+            found.append((int(tok.tag[1]), str(tok.attrGet("id")), _heading_text(tokens[i + 1])))
+    return tuple(found)
+
+
+_WORDS = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def count_words(tokens: Sequence[Token]) -> int:
+    """The words a reader reads in a body (its text, not its markup or code blocks)."""
+    n = 0
+    for tok in tokens:
+        for child in tok.children or () if tok.type == "inline" else ():
+            if child.type in ("text", "code_inline"):
+                n += len(_WORDS.findall(child.content))
+    return n
 
 
 def _render_xref_mark(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:

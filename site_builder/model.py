@@ -183,3 +183,5 @@ class LinkedDocument:
     links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked later)
     key: str = ""  # digest of everything above: what the pages showing this body depend on
     path: str = ""  # the source file (for diagnostics found later)
+    toc: tuple[tuple[int, str, str], ...] = ()  # (level, id, text) of the h2 and h3 headings
+    words: int = 0  # how many words a reader reads (for the reading time)
