@@ -146,3 +146,29 @@ def _finish(mentioned: dict[str, list[Backlink]], referenced: dict[str, list[Art
         else:
             signatures.pop(name, None)
     return Backlinks(mentioned_in, referenced_by, signatures, facts)
+
+
+TOGETHER_COUNT = 5  # entries listed under "Often mentioned with"
+
+
+@dataclass(frozen=True)
+class Together:
+    """For every entry, the entries most often mentioned in the same articles (with how many
+    articles mention both), most first; and a signature of each list ("together:<entry>")."""
+
+    with_: dict[str, tuple[tuple[str, int], ...]]
+    signatures: dict[str, str]
+
+
+def mentioned_together(entities: dict[str, tuple[str, ...]], count: int = TOGETHER_COUNT) -> Together:
+    """``entities``: article slug -> the entries it mentions (published articles only)."""
+    pairs: dict[str, dict[str, int]] = {}
+    for ents in entities.values():
+        for a in ents:
+            row = pairs.setdefault(a, {})
+            for b in ents:
+                if b != a:
+                    row[b] = row.get(b, 0) + 1
+    with_ = {a: tuple(sorted(row.items(), key=lambda kv: (-kv[1], kv[0]))[:count]) for a, row in pairs.items() if row}
+    return Together(with_, {"together:" + a: hashlib.sha256(repr(v).encode("utf-8")).hexdigest()
+                            for a, v in with_.items()})

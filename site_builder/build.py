@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from site_builder import __version__
-from site_builder.assemble import PAGE_TYPES, Lists, Page, PageType, Site, Versions, assemble, remake
-from site_builder.backlinks import build_backlinks, facts_of, update
+from site_builder.assemble import PAGE_TYPES, Lists, Page, PageType, Site, Versions, assemble, default_icons, remake
+from site_builder.backlinks import build_backlinks, facts_of, mentioned_together, update
 from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
@@ -104,15 +104,17 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
         lambda: pick_all(index, entities, config.related_count, shown), disk=True)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
+    together = run.derive("together", entities, mentioned_together)  # "Often mentioned with" on entry pages
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,
                   run.reduce("picks shown", (id(picked), index.key), lambda: fresh(picked.picks, index)),
-                  {name: a.out_path for name, a in assets.items()})
+                  {name: a.out_path for name, a in assets.items()}, together=together.with_)
     values.versions = Versions(run.reduce("header versions", index.key, lambda: header_versions(todo, values)),
                                run.derive("body versions", linked, lambda ls: {"body:" + slug: d.key
                                                                                for (_, slug), d in ls.items()}),
-                               backlinks.signatures, picked.signatures)
+                               backlinks.signatures, picked.signatures, together.signatures)
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
-    outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()]
+    icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
+    outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + list(icons)
     problems += output_clashes(outputs, found.statics)                  # content/ files against the output
     checked = run.map(links_stage(index, linked, outputs, found.statics, config), todo)
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
@@ -123,6 +125,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
                            index, picked.picks, linked)
     files.update((a.out_path, run.previous(a.out_path, file_digest(a.data)) or a.data) for a in assets.values())
+    files.update((name, run.previous(name, file_digest(data)) or data) for name, data in icons.items())
     files.update((x.out_path, run.static(x)) for x in found.statics)
     result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked)
     run.remember(inputs, result)

@@ -96,6 +96,7 @@ def parser(allow_html: bool = False) -> MarkdownIt:
     md.inline.ruler.before("link", XREF, _xref_rule)
     md.core.ruler.after("inline", "locate_xrefs", _locate_xrefs)
     md.add_render_rule(XREF, _render_xref_mark)
+    md.add_render_rule("footnote_anchor", _render_footnote_backref)
     return md
 
 
@@ -134,6 +135,16 @@ def count_words(tokens: Sequence[Token]) -> int:
             if child.type in ("text", "code_inline"):
                 n += len(_WORDS.findall(child.content))
     return n
+
+
+def _render_footnote_backref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """The footnote plugin's "↩︎" back-link, with a name a screen reader can say."""
+    ident = self.rules["footnote_anchor_name"](tokens, idx, options, env)
+    if tokens[idx].meta.get("subId", 0) > 0:
+        ident += f":{tokens[idx].meta['subId']}"
+    n = tokens[idx].meta["id"] + 1
+    return (f' <a href="#fnref{ident}" class="footnote-backref" aria-label="Back to footnote {n} in the text">'
+            "\u21a9\ufe0e</a>")
 
 
 def _render_xref_mark(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:

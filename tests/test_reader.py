@@ -63,3 +63,71 @@ def test_an_edit_to_the_sections_rerenders_the_contents(site: Path) -> None:
     again = builder.run()
     assert 'href="#third-and-last">Third and last</a>' in page(again, "articles/long/index.html")
     assert again.files == Builder(str(site)).run().files
+
+
+def test_a_draft_shows_a_badge_with_drafts_and_is_left_out_without(site: Path) -> None:
+    write_glossary(site, ENTRIES)
+    write_article(site, "done", "Russia.\n")
+    write_article(site, "wip", "Russia, soon.\n", extra="draft: true\n")
+    with_drafts = build(site, drafts=True)
+    html = page(with_drafts, "articles/wip/index.html")
+    assert '<p class="draft-badge"><strong>Draft</strong>' in html
+    assert 'class="draft-badge' not in page(with_drafts, "articles/done/index.html")
+    assert '<span class="draft-badge draft-badge-small">Draft</span>' in page(with_drafts, "index.html")
+    without = build(site)
+    assert "articles/wip/index.html" not in without.files and "Draft" not in page(without, "index.html")
+    assert set(without.index.drafts) == {"wip"}
+
+
+def test_new_prints_the_path_then_the_next_step(site: Path) -> None:
+    from conftest import run_cli
+
+    proc = run_cli("new", "article", "--site", str(site), "--", "Grain for shells")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "content/articles/grain-for-shells.md"  # only the path, for scripts
+    assert "serve --drafts" in proc.stderr and "http://127.0.0.1:8000/articles/grain-for-shells/" in proc.stderr
+    entry = run_cli("new", "term", "--site", str(site), "--", "Sergei Shoigu")
+    assert "http://127.0.0.1:8000/glossary/sergei-shoigu/" in entry.stderr and "--drafts" not in entry.stderr
+
+
+PEOPLE = [
+    {"slug": "joe-biden", "title": "Joe Biden", "type": "PERSON"},
+    {"slug": "antony-blinken", "title": "Antony Blinken", "type": "PERSON"},
+    {"slug": "kim-jong-un", "title": "Kim Jong Un", "type": "PERSON"},
+    {"slug": "russia", "title": "Russia", "type": "GPE"},
+    {"slug": "ukraine", "title": "Ukraine", "type": "GPE"},
+    {"slug": "zelensky", "title": "Zelensky", "type": "PERSON"},
+    {"slug": "eu", "title": "Élysée Palace", "type": "ORG"},
+]
+
+
+def test_glossary_index_is_a_z_with_people_by_surname_and_sort_as(site: Path) -> None:
+    write_glossary(site, PEOPLE)
+    kim = site / "content" / "glossary" / "kim-jong-un.md"
+    kim.write_text(kim.read_text().replace("type: PERSON\n", "type: PERSON\nsort_as: Kim Jong Un\n"))
+    write_article(site, "deal", "Russia. Ukraine. Joe Biden. Antony Blinken. Kim Jong Un. Zelensky. Élysée Palace.\n")
+    html = page(build(site), "glossary/index.html")
+    sections = re.findall(r'<section class="glossary-letter" id="letter-(\w+)".*?</section>', html, re.S)
+    assert sections == ["b", "e", "k", "r", "u", "z"]
+    order = re.findall(r'<dt><a href="/glossary/([^/]+)/">', html)
+    assert order == ["joe-biden", "antony-blinken", "eu", "kim-jong-un", "russia", "ukraine", "zelensky"]
+    assert '<li><a href="#letter-b">B</a></li>' in html and '<li><span class="az-absent">A</span></li>' in html
+    assert '<div class="glossary-filter" id="glossary-filter" hidden>' in html  # shown by the script only
+    assert 'data-filter="elysee palace organisation"' in html
+
+
+def test_an_entry_lists_the_entries_most_often_mentioned_with_it(site: Path) -> None:
+    write_glossary(site, PEOPLE)
+    write_article(site, "one", "Russia and Ukraine. Joe Biden spoke.\n", date="2023-03-01")
+    write_article(site, "two", "Russia and Ukraine again.\n", date="2023-03-02")
+    write_article(site, "three", "Russia and Antony Blinken.\n", date="2023-03-03")
+    builder = Builder(str(site))
+    html = page(builder.run(), "glossary/russia/index.html")
+    together = html.split('<section class="page-section together"', 1)[1].split("</section>", 1)[0]
+    assert re.findall(r'<a href="/glossary/([^/]+)/"', together) == ["ukraine", "antony-blinken", "joe-biden"]
+    assert "in 2 articles with Russia" in together
+    # another article's new mention changes this page (its input "together:russia")
+    write_article(site, "three", "Russia and Antony Blinken, and Zelensky.\n", date="2023-03-03")
+    again = builder.run()
+    assert "/glossary/zelensky/" in page(again, "glossary/russia/index.html").split("Often mentioned with", 1)[1]
+    assert again.files == Builder(str(site)).run().files
