@@ -131,3 +131,25 @@ def test_an_entry_lists_the_entries_most_often_mentioned_with_it(site: Path) -> 
     again = builder.run()
     assert "/glossary/zelensky/" in page(again, "glossary/russia/index.html").split("Often mentioned with", 1)[1]
     assert again.files == Builder(str(site)).run().files
+
+
+def test_typographic_quotes_and_dashes_in_text_never_in_code(site: Path) -> None:
+    write_glossary(site, ENTRIES)
+    body = ('He said "no deal" -- twice --- and Russia\'s envoy waited... `"raw" -- code`\n\n'
+            '```\nprint("x") -- "y"\n```\n\n<https://example.org/a--b>\n')
+    write_article(site, "quotes", body)
+    html = body_of(page(build(site), "articles/quotes/index.html"))
+    assert "He said “no deal” – twice — and " in html
+    assert 'data-entity="russia">Russia</a>’s envoy waited…' in html  # the entity still links
+    assert "<code>&quot;raw&quot; -- code</code>" in html
+    assert "print(&quot;x&quot;) -- &quot;y&quot;" in html
+    assert 'href="https://example.org/a--b">https://example.org/a--b</a>' in html
+
+
+def test_a_paragraph_with_very_many_quotes_keeps_them_straight(site: Path) -> None:
+    from site_builder.markdown import TYPO_MAX_QUOTES, parse, render
+
+    few = render(parse("\"a\" " * (TYPO_MAX_QUOTES // 2), 1))
+    many = render(parse("\"a\" " * (TYPO_MAX_QUOTES // 2 + 1), 1))
+    assert "“a”" in few and "&quot;" not in few
+    assert "“" not in many and many.count("&quot;") == TYPO_MAX_QUOTES + 2
