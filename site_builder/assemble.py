@@ -124,6 +124,7 @@ class Site:
     assets: dict[str, str]  # asset name -> fingerprinted output path
     versions: Versions = field(default_factory=Versions)
     together: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # "together:<entry>"
+    image_sizes: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # "image:<out path>"
 
     def __post_init__(self) -> None:
         self.root = self.config.root
@@ -155,6 +156,12 @@ class Site:
 
     def absolute(self, url: str) -> str:
         return self.config.absolute(url)
+
+    def local_image(self, src: str) -> str | None:
+        """The output path of a lead image from content/ ("/images/a.svg" -> "images/a.svg")."""
+        if "://" in src or not src.startswith("/") or src.startswith("//"):
+            return None
+        return src.split("?", 1)[0].split("#", 1)[0].lstrip("/")
 
     def image_url(self, src: str) -> str:
         """A lead image's address as the page writes it (a content/ path under the root)."""
@@ -273,7 +280,8 @@ def article_page(site: Site, slug: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
         image = None
         if a.image is not None:
-            image = {"src": site.image_url(a.image.src), "alt": a.image.alt,
+            size = site.image_sizes.get(site.local_image(a.image.src) or "") or (None, None)
+            image = {"src": site.image_url(a.image.src), "alt": a.image.alt, "width": size[0], "height": size[1],
                      "caption": a.image.caption, "credit": a.image.credit}
         card = site.article_card(a)
         return {
@@ -287,9 +295,10 @@ def article_page(site: Site, slug: str) -> Page:
             "referenced_by": [site.card(h) for h in referenced],
             "previews": site.previews(preview_slugs),
         }
+    lead = site.local_image(a.image.src) if a.image is not None else None
     return Page(f"articles/{slug}/index.html", "article.html",
-                ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs),
-                context)
+                ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs)
+                + (("image:" + lead,) if lead else ()), context)
 
 
 def article_ld(site: Site, a: ArticleHeader, image: dict[str, str] | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
 from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict
+from site_builder.images import image_size, is_image
 from site_builder.index import SiteIndex, build_index, index_key, unmentioned
 from site_builder.link import GlossarySlices, link, link_key, link_many
 from site_builder.memo import Executor, Memo, Stage
@@ -105,13 +106,17 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
     together = run.derive("together", entities, mentioned_together)  # "Often mentioned with" on entry pages
+    pictures = [x for x in found.statics if is_image(x.out_path)]
+    sizes = dict(zip((x.out_path for x in pictures), run.map(image_stage(), pictures)))  # width and height
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,
                   run.reduce("picks shown", (id(picked), index.key), lambda: fresh(picked.picks, index)),
-                  {name: a.out_path for name, a in assets.items()}, together=together.with_)
+                  {name: a.out_path for name, a in assets.items()}, together=together.with_, image_sizes=sizes)
     values.versions = Versions(run.reduce("header versions", index.key, lambda: header_versions(todo, values)),
                                run.derive("body versions", linked, lambda ls: {"body:" + slug: d.key
                                                                                for (_, slug), d in ls.items()}),
-                               backlinks.signatures, picked.signatures, together.signatures)
+                               backlinks.signatures, picked.signatures, together.signatures,
+                               run.derive("image versions", {x.out_path: x.digest for x in pictures},
+                                          lambda d: {"image:" + k: v for k, v in d.items()}))
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
     icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
     outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + list(icons)
@@ -143,6 +148,11 @@ def settings(site: str, options: Options) -> tuple[SiteConfig, list[Diagnostic]]
 def read_stage(config: SiteConfig) -> Stage:
     return Stage("read", lambda s: read_key(s, config), lambda s, _: parse(s, config),
                  context=config.slice_digest("parse"), counted="read")
+
+
+def image_stage() -> Stage:
+    """The width and height of each image from content/ (read from its header)."""
+    return Stage("image size", lambda x: (x.out_path, x.digest), lambda x, _: image_size(x.abspath))
 
 
 def slice_stage(index: SiteIndex, run: Executor) -> Stage:

@@ -103,6 +103,14 @@ def parser(allow_html: bool = False) -> MarkdownIt:
     md.core.ruler.after("locate_xrefs", "typography", _typography)
     md.add_render_rule(XREF, _render_xref_mark)
     md.add_render_rule("footnote_anchor", _render_footnote_backref)
+    image = md.renderer.rules["image"]
+
+    def _render_image(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        """Images in a body load when they come near the screen (the lead image does not)."""
+        tokens[idx].attrSet("loading", "lazy")
+        tokens[idx].attrSet("decoding", "async")
+        return image(tokens, idx, options, env)
+    md.renderer.rules["image"] = _render_image
     return md
 
 

@@ -153,3 +153,42 @@ def test_a_paragraph_with_very_many_quotes_keeps_them_straight(site: Path) -> No
     many = render(parse("\"a\" " * (TYPO_MAX_QUOTES // 2 + 1), 1))
     assert "“a”" in few and "&quot;" not in few
     assert "“" not in many and many.count("&quot;") == TYPO_MAX_QUOTES + 2
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_image_sizes_come_from_the_files() -> None:
+    from site_builder.images import raster_size, svg_size
+
+    assert svg_size(b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 360">') \
+        == (640, 360)
+    assert svg_size(b'<svg width="120px" height="80" viewBox="0 0 12 8"></svg>') == (120, 80)
+    assert svg_size(b'<svg width="100%" viewBox="0,0,30.4,10">') == (30, 10)
+    assert svg_size(b"<svg>") is None and svg_size(b"not an svg") is None
+    assert raster_size(_png(33, 21)) == (33, 21)
+    assert raster_size(b"\x89PNG\r\n\x1a\nbroken") is None
+
+
+def test_the_lead_image_has_its_size_and_body_images_load_lazily(site: Path) -> None:
+    write_glossary(site, ENTRIES)
+    images = site / "content" / "images"
+    images.mkdir(parents=True)
+    (images / "lead.png").write_bytes(_png(40, 30))
+    write_article(site, "pic", "Russia.\n\n![A map](/images/lead.png)\n",
+                  extra="image:\n  src: /images/lead.png\n  alt: A red square\n")
+    builder = Builder(str(site))
+    html = page(builder.run(), "articles/pic/index.html")
+    assert '<img src="/images/lead.png" alt="A red square" width="40" height="30" decoding="async"' in html
+    assert 'alt="A map" loading="lazy" decoding="async"' in body_of(html)
+    (images / "lead.png").write_bytes(_png(80, 45))  # a new picture re-renders the page that shows it
+    again = builder.run()
+    assert 'width="80" height="45"' in page(again, "articles/pic/index.html")
+    assert again.files == Builder(str(site)).run().files
