@@ -125,6 +125,7 @@ class Site:
     versions: Versions = field(default_factory=Versions)
     together: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # "together:<entry>"
     image_sizes: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # "image:<out path>"
+    srcsets: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # smaller copies, by image
 
     def __post_init__(self) -> None:
         self.root = self.config.root
@@ -280,9 +281,13 @@ def article_page(site: Site, slug: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
         image = None
         if a.image is not None:
-            size = site.image_sizes.get(site.local_image(a.image.src) or "") or (None, None)
+            local = site.local_image(a.image.src) or ""
+            size = site.image_sizes.get(local) or (None, None)
             image = {"src": site.image_url(a.image.src), "alt": a.image.alt, "width": size[0], "height": size[1],
-                     "caption": a.image.caption, "credit": a.image.credit}
+                     "caption": a.image.caption, "credit": a.image.credit, "srcset": ""}
+            if site.srcsets.get(local) and size[0]:
+                image["srcset"] = ", ".join([f"{site.root}{p} {w}w" for p, w in site.srcsets[local]]
+                                            + [f"{image['src']} {size[0]}w"])
         card = site.article_card(a)
         return {
             "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article",

@@ -32,7 +32,7 @@ from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
 from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict
-from site_builder.images import image_size, is_image
+from site_builder.images import is_image, read_image
 from site_builder.index import SiteIndex, build_index, index_key, unmentioned
 from site_builder.link import GlossarySlices, link, link_key, link_many
 from site_builder.memo import Executor, Memo, Stage
@@ -107,10 +107,13 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     assets = theme_assets()
     together = run.derive("together", entities, mentioned_together)  # "Often mentioned with" on entry pages
     pictures = [x for x in found.statics if is_image(x.out_path)]
-    sizes = dict(zip((x.out_path for x in pictures), run.map(image_stage(), pictures)))  # width and height
+    read = dict(zip((x.out_path for x in pictures), run.map(image_stage(), pictures)))  # size, smaller copies
+    copies = {path: data for _, made in read.values() for path, _, data in made}
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,
                   run.reduce("picks shown", (id(picked), index.key), lambda: fresh(picked.picks, index)),
-                  {name: a.out_path for name, a in assets.items()}, together=together.with_, image_sizes=sizes)
+                  {name: a.out_path for name, a in assets.items()}, together=together.with_,
+                  image_sizes={k: size for k, (size, _) in read.items()},
+                  srcsets={k: tuple((p, w) for p, w, _ in made) for k, (_, made) in read.items() if made})
     values.versions = Versions(run.reduce("header versions", index.key, lambda: header_versions(todo, values)),
                                run.derive("body versions", linked, lambda ls: {"body:" + slug: d.key
                                                                                for (_, slug), d in ls.items()}),
@@ -119,7 +122,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
                                           lambda d: {"image:" + k: v for k, v in d.items()}))
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
     icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
-    outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + list(icons)
+    outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + [*icons, *copies]
     problems += output_clashes(outputs, found.statics)                  # content/ files against the output
     checked = run.map(links_stage(index, linked, outputs, found.statics, config), todo)
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
@@ -130,7 +133,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
                            index, picked.picks, linked)
     files.update((a.out_path, run.previous(a.out_path, file_digest(a.data)) or a.data) for a in assets.values())
-    files.update((name, run.previous(name, file_digest(data)) or data) for name, data in icons.items())
+    files.update((name, run.previous(name, file_digest(data)) or data) for name, data in {**icons, **copies}.items())
     files.update((x.out_path, run.static(x)) for x in found.statics)
     result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked)
     run.remember(inputs, result)
@@ -151,8 +154,9 @@ def read_stage(config: SiteConfig) -> Stage:
 
 
 def image_stage() -> Stage:
-    """The width and height of each image from content/ (read from its header)."""
-    return Stage("image size", lambda x: (x.out_path, x.digest), lambda x, _: image_size(x.abspath))
+    """Each image of content/: its width and height, and smaller copies for srcset (cached)."""
+    return Stage("image", lambda x: (x.out_path, x.digest), lambda x, _: read_image(x.abspath, x.out_path),
+                 parallel=True)
 
 
 def slice_stage(index: SiteIndex, run: Executor) -> Stage:

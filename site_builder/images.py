@@ -1,9 +1,12 @@
-"""Image sizes, read from the files: the only module that imports Pillow.
+"""Image sizes and smaller copies, made from the files: the only module that imports Pillow.
 
 An ``<img>`` with its width and height lets the browser reserve the space before the file
 arrives (no layout shift). SVG: the root element's ``width``/``height`` in pixels, else its
 ``viewBox``. PNG, JPEG, WebP, GIF, AVIF…: the header, through Pillow (the pixels are never
 decoded). Anything unreadable has no size (the page simply leaves the attributes out).
+
+A PNG, JPEG or WebP wider than a step of SRCSET_WIDTHS also gets a copy at each narrower
+step (``a.jpg`` -> ``a.480w.jpg``…), for the lead image's ``srcset``: phones load a small file.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import io
 import re
 
+SRCSET_WIDTHS = (480, 960, 1600)
+RESIZABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 RASTER = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".bmp", ".tif", ".tiff")
 IMAGES = RASTER + (".svg",)
 _SVG_TAG = re.compile(rb"<svg\b[^>]*>", re.I)
@@ -58,3 +63,35 @@ def raster_size(data: bytes) -> tuple[int, int] | None:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
     return (w, h) if w > 0 and h > 0 else None
+
+
+def variants(path: str, out_path: str) -> tuple[tuple[str, int, bytes], ...]:
+    """(output path, width, bytes) of each smaller copy of the image (none for SVG and for
+    images no wider than the smallest step). The same file gives the same bytes."""
+    ext = "." + out_path.rsplit(".", 1)[-1].lower() if "." in out_path else ""
+    fmt = RESIZABLE.get(ext)
+    if fmt is None:
+        return ()
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            out = []
+            for width in (w for w in SRCSET_WIDTHS if w < im.width):
+                height = max(1, round(im.height * width / im.width))
+                small = im.resize((width, height), Image.Resampling.LANCZOS)
+                if fmt == "JPEG" and small.mode not in ("RGB", "L"):
+                    small = small.convert("RGB")
+                buf = io.BytesIO()
+                small.save(buf, fmt, **({"quality": 82} if fmt in ("JPEG", "WEBP") else {}))
+                out.append((f"{out_path[:-len(ext)]}.{width}w{ext}", width, buf.getvalue()))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return ()
+    return tuple(out)
+
+
+def read_image(path: str, out_path: str) -> tuple[tuple[int, int] | None, tuple[tuple[str, int, bytes], ...]]:
+    """An image's size and its smaller copies (the build's image stage)."""
+    size = image_size(path)
+    return size, (variants(path, out_path) if size is not None else ())

@@ -192,3 +192,27 @@ def test_the_lead_image_has_its_size_and_body_images_load_lazily(site: Path) -> 
     again = builder.run()
     assert 'width="80" height="45"' in page(again, "articles/pic/index.html")
     assert again.files == Builder(str(site)).run().files
+
+
+def test_a_large_raster_lead_image_gets_a_srcset_of_smaller_copies(site: Path) -> None:
+    from PIL import Image
+
+    write_glossary(site, ENTRIES)
+    images = site / "content" / "images"
+    images.mkdir(parents=True)
+    (images / "wide.png").write_bytes(_png(1200, 600))
+    write_article(site, "pic", "Russia.\n", extra="image:\n  src: /images/wide.png\n  alt: A wide picture\n")
+    builder = Builder(str(site))
+    result = builder.run()
+    html = page(result, "articles/pic/index.html")
+    assert 'srcset="/images/wide.480w.png 480w, /images/wide.960w.png 960w, /images/wide.png 1200w"' in html
+    import io
+
+    for name, width in (("images/wide.480w.png", 480), ("images/wide.960w.png", 960)):
+        with Image.open(io.BytesIO(result.files[name])) as im:
+            assert im.size == (width, width // 2)
+    assert "images/wide.1600w.png" not in result.files  # never larger than the original
+    write_article(site, "pic", "Russia again.\n", extra="image:\n  src: /images/wide.png\n  alt: A wide picture\n")
+    again = builder.run()
+    assert again.files["images/wide.480w.png"] is result.files["images/wide.480w.png"]  # made once, kept
+    assert Builder(str(site)).run().files["images/wide.960w.png"] == result.files["images/wide.960w.png"]
