@@ -10,6 +10,7 @@ Inputs are names of the site's versioned values (``Site.versions``):
     body:<slug>        a linked body (its HTML, mentions, entities, references)
     mentions:<entry>   an entry's "Mentioned in" list     referenced:<slug>  its "Referenced by"
     picks:<slug>       an article's related reading       tag:<slug>         a tag's articles
+    together:<entry>   an entry's "Often mentioned with"  image:<path>       an image of content/ (its size)
     articles, entries, tags                               the lists of every article, entry, tag
 
 A page's fingerprint is the digest of its template and the versions of its inputs, so a
