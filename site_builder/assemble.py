@@ -354,7 +354,8 @@ def glossary_index_page(site: Site, key: str) -> Page:
         terms = structured.defined_term_set(name=glossary_name(site), url=site.absolute(url), description=description,
                                             terms=[(e.title, site.absolute(site.url(e.slug))) for e in site.entries])
         return {"page": {"title": "Glossary", "url": url, "description": description, "kind": "glossary_index"},
-                "letters": letters, "alphabet": alphabet, "count": len(site.entries), "previews": site.previews(e.slug for e in site.entries),
+                "letters": letters, "alphabet": alphabet, "count": len(site.entries),
+                "previews": site.previews(e.slug for e in site.entries),
                 "structured_data": site.ld(terms, site.trail(("Glossary", url)))}
     return Page("glossary/index.html", "glossary_index.html", ("entries", "headers"), context)
 

@@ -96,32 +96,21 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     backlinks = run.reduce_update("backlinks", index.key, facts, build_backlinks, update, index)
     entities = run.derive("entities", linked, lambda ls: {slug: d.entities for (kind, slug), d in ls.items()
                                                           if kind == ARTICLE})
-    shown = run.derive("shown", resolved, lambda rs: {slug: tuple(dict.fromkeys(r.found()))
-                                                      for (kind, slug), r in rs.items() if kind == ARTICLE})
-    picked = run.reduce("related", run.derive(
-        "related key", {**entities, "": index.key, "\x00shown": shown},
-        lambda _: related_key(index, {d.header.slug: d.header_key for d in todo},  # type: ignore[union-attr]
-                              entities, config.related_count, shown)),
-        lambda: pick_all(index, entities, config.related_count, shown), disk=True)
+    picked = related_reading(run, index, todo, entities, resolved, config.related_count)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
     together = run.derive("together", entities, mentioned_together)  # "Often mentioned with" on entry pages
     pictures = [x for x in found.statics if is_image(x.out_path)]
     read = dict(zip((x.out_path for x in pictures), run.map(image_stage(), pictures)))  # size, smaller copies
-    copies = {path: data for _, made in read.values() for path, _, data in made}
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,
                   run.reduce("picks shown", (id(picked), index.key), lambda: fresh(picked.picks, index)),
                   {name: a.out_path for name, a in assets.items()}, together=together.with_,
                   image_sizes={k: size for k, (size, _) in read.items()},
                   srcsets={k: tuple((p, w) for p, w, _ in made) for k, (_, made) in read.items() if made})
-    values.versions = Versions(run.reduce("header versions", index.key, lambda: header_versions(todo, values)),
-                               run.derive("body versions", linked, lambda ls: {"body:" + slug: d.key
-                                                                               for (_, slug), d in ls.items()}),
-                               backlinks.signatures, picked.signatures, together.signatures,
-                               run.derive("image versions", {x.out_path: x.digest for x in pictures},
-                                          lambda d: {"image:" + k: v for k, v in d.items()}))
+    values.versions = versions(run, values, todo, picked.signatures, together.signatures, pictures)
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
     icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
+    copies = {path: data for _, made in read.values() for path, _, data in made}
     outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + [*icons, *copies]
     problems += output_clashes(outputs, found.statics)                  # content/ files against the output
     checked = run.map(links_stage(index, linked, outputs, found.statics, config), todo)
@@ -141,6 +130,30 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
 
 
 # -- the stages as the executor runs them ---------------------------------------------------
+
+
+def versions(run: Runner, site: Site, todo: list[Document], picks: dict[str, str], together: dict[str, str],
+             pictures: list[StaticFile]) -> Versions:
+    """The version of every value a page can show (see assemble.py), in parts."""
+    return Versions(run.reduce("header versions", site.index.key, lambda: header_versions(todo, site)),
+                    run.derive("body versions", site.linked, lambda ls: {"body:" + slug: d.key
+                                                                         for (_, slug), d in ls.items()}),
+                    site.backlinks.signatures, picks, together,
+                    run.derive("image versions", {x.out_path: x.digest for x in pictures},
+                               lambda d: {"image:" + k: v for k, v in d.items()}))
+
+
+def related_reading(run: Runner, index: SiteIndex, todo: list[Document], entities: dict[str, tuple[str, ...]],
+                    resolved: dict[tuple[str, str], Resolved], count: int) -> Any:
+    """Every article's related reading (a whole-site reduce), without the pages its body
+    already shows (``shown``: its cross-references and ``::: related`` items)."""
+    shown = run.derive("shown", resolved, lambda rs: {slug: tuple(dict.fromkeys(r.found()))
+                                                      for (kind, slug), r in rs.items() if kind == ARTICLE})
+    return run.reduce("related", run.derive(
+        "related key", {**entities, "": index.key, "\x00shown": shown},
+        lambda _: related_key(index, {d.header.slug: d.header_key for d in todo},  # type: ignore[union-attr]
+                              entities, count, shown)),
+        lambda: pick_all(index, entities, count, shown), disk=True)
 
 
 def settings(site: str, options: Options) -> tuple[SiteConfig, list[Diagnostic]]:
