@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 from site_builder import __version__
 from site_builder.assemble import PAGE_TYPES, Lists, Page, PageType, Site, Versions, assemble, default_icons, remake
-from site_builder.backlinks import build_backlinks, facts_of, mentioned_together, update
+from site_builder.backlinks import build_backlinks, facts_of, mentioned_together, update, update_together
 from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
@@ -99,7 +99,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     picked = related_reading(run, index, todo, entities, resolved, config.related_count)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
-    together = run.derive("together", entities, mentioned_together)  # "Often mentioned with" on entry pages
+    together = run.reduce_update("together", index.key, entities, mentioned_together, update_together)
     pictures = [x for x in found.statics if is_image(x.out_path)]
     read = dict(zip((x.out_path for x in pictures), run.map(image_stage(), pictures)))  # size, smaller copies
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,

@@ -216,3 +216,22 @@ def test_a_large_raster_lead_image_gets_a_srcset_of_smaller_copies(site: Path) -
     again = builder.run()
     assert again.files["images/wide.480w.png"] is result.files["images/wide.480w.png"]  # made once, kept
     assert Builder(str(site)).run().files["images/wide.960w.png"] == result.files["images/wide.960w.png"]
+
+
+def test_often_mentioned_with_brought_up_to_date_equals_made_from_scratch() -> None:
+    from hypothesis import given, settings, strategies as st
+
+    from site_builder.backlinks import mentioned_together, update_together
+
+    sites = st.dictionaries(st.sampled_from([f"a{i}" for i in range(8)]),
+                            st.lists(st.sampled_from("pqrstuvw"), unique=True, max_size=6).map(tuple), max_size=8)
+
+    @settings(max_examples=200, deadline=None)
+    @given(sites, sites, sites)
+    def check(first: dict, second: dict, third: dict) -> None:
+        made = mentioned_together(first)
+        for later in (second, third):
+            made = update_together(made, later)
+            fresh = mentioned_together(later)
+            assert (made.with_, made.signatures) == (fresh.with_, fresh.signatures)
+    check()
