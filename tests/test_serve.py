@@ -176,6 +176,8 @@ def test_serves_the_built_site_from_memory(server):
     assert server.request("/images/dot.svg")[1]["content-type"] == "image/svg+xml"
     assert server.request("/feed.xml")[1]["content-type"].startswith("application/xml")
     assert server.request("/sitemap.xml")[0] == 200
+    assert server.request("/site.webmanifest")[1]["content-type"] == "application/manifest+json"
+    assert server.request("/favicon.ico")[1]["content-type"] == "image/x-icon"
     status, headers, body = server.request("/livereload.js")
     assert status == 200 and "javascript" in headers["content-type"] and b"LiveReload" in body
     status, headers, body = server.request("/index.html", method="HEAD")
