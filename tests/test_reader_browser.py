@@ -33,6 +33,12 @@ def sample_site(tmp_path_factory: pytest.TempPathFactory):
         server.shutdown()
 
 
+def wait_in_view(page, selector: str) -> None:
+    """Until the element's top is inside the viewport (the theme scrolls smoothly)."""
+    page.wait_for_function("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                                          return r.top >= 0 && r.top < innerHeight; }""", arg=selector)
+
+
 def test_contents_sit_beside_the_text_and_lead_to_their_sections(browser, sample_site: str) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(sample_site + ARTICLE)
@@ -42,9 +48,7 @@ def test_contents_sit_beside_the_text_and_lead_to_their_sections(browser, sample
     assert toc and body and toc["x"] + toc["width"] <= body["x"]  # beside the text
     link.click()
     page.wait_for_function("location.hash === '#why-food'")
-    heading = page.locator("h2#why-food")
-    box = heading.bounding_box()
-    assert box is not None and 0 <= box["y"] < 800
+    wait_in_view(page, "h2#why-food")
     assert page.locator(".toc").bounding_box()["y"] >= 0  # sticky: still in view far down the page
     assert page.locator(".toc-list a", has_text="Why food").is_visible()
     page.close()
@@ -76,8 +80,7 @@ def test_a_heading_anchor_links_to_its_section(browser, sample_site: str) -> Non
     page.close()
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(sample_site + ARTICLE + "#sanctions-on-the-same-day", wait_until="load")  # a shared section link
-    box = page.locator("h2#sanctions-on-the-same-day").bounding_box()
-    assert box is not None and 0 <= box["y"] < 800
+    wait_in_view(page, "h2#sanctions-on-the-same-day")
     page.close()
 
 
@@ -151,8 +154,7 @@ def test_glossary_filter_and_a_to_z(browser, sample_site: str) -> None:
     assert page.locator(".glossary-item:visible").count() == total
     page.locator('.az-nav a[href="#letter-p"]').tap()
     page.wait_for_function("location.hash === '#letter-p'")
-    heading = page.locator("#letter-p-heading").bounding_box()
-    assert heading is not None and 0 <= heading["y"] < 800
+    wait_in_view(page, "#letter-p-heading")
     assert "Vladimir Putin" in page.locator("#letter-p").inner_text()  # a person under the surname
     assert "Kim Jong Un" in page.locator("#letter-k").inner_text()  # sort_as: family name first
     page.close()
