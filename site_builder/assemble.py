@@ -10,6 +10,7 @@ Inputs are names of the site's versioned values (``Site.versions``):
     body:<slug>        a linked body (its HTML, mentions, entities, references)
     mentions:<entry>   an entry's "Mentioned in" list     referenced:<slug>  its "Referenced by"
     picks:<slug>       an article's related reading       tag:<slug>         a tag's articles
+    together:<entry>   an entry's "Often mentioned with"  image:<path>       an image of content/ (its size)
     articles, entries, tags                               the lists of every article, entry, tag
 
 A page's fingerprint is the digest of its template and the versions of its inputs, so a
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
@@ -35,16 +37,16 @@ from site_builder.model import (
     ARTICLE,
     ENTRY,
     ENTRY_TYPES,
-    TYPE_LABELS,
     TYPE_NAMES,
     ArticleHeader,
     EntryHeader,
     LinkedDocument,
     digest,
 )
+from site_builder import structured
 from site_builder.refs import Resolved, resolve_body
 from site_builder.related import Pick
-from site_builder.render import Tools, format_date
+from site_builder.render import ICON_LINKS, MANIFEST_ICONS, Tools, format_date, theme_icons
 
 FEED_SIZE = 20
 
@@ -123,6 +125,9 @@ class Site:
     picks: dict[str, list[Pick]]
     assets: dict[str, str]  # asset name -> fingerprinted output path
     versions: Versions = field(default_factory=Versions)
+    together: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # "together:<entry>"
+    image_sizes: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # "image:<out path>"
+    srcsets: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # smaller copies, by image
 
     def __post_init__(self) -> None:
         self.root = self.config.root
@@ -131,6 +136,8 @@ class Site:
             "title": self.config.title, "description": self.config.description, "language": self.config.language,
             "base_url": self.config.base_url, "root": self.root, "author": self.config.author or self.config.title,
             "assets": {name: self.root + path for name, path in self.assets.items()},
+            "icons": [{"rel": rel, "url": self.root + name, "type": type_, "sizes": sizes}
+                      for name, rel, type_, sizes in ICON_LINKS],
             "nav": [{"title": "Articles", "url": self.root}, {"title": "Glossary", "url": self.root + "glossary/"},
                     {"title": "Tags", "url": self.root + "tags/"}],
             "search": self.root + "search/" if self.config.search else "",  # the search page (none: off)
@@ -146,8 +153,33 @@ class Site:
         return {"name": name, "slug": slug, "url": f"{self.root}tags/{quote(slug)}/"}
 
     def article_card(self, a: ArticleHeader) -> dict[str, Any]:
+        modified = a.modified
         return {"kind": "article", "slug": a.slug, "title": a.title, "url": self.url(a.slug), "date": a.date,
+                "updated": modified if modified != a.date else None, "modified": modified, "draft": a.draft,
                 "summary": a.summary, "byline": a.byline, "tags": [self.tag(t) for t in a.tags]}
+
+    def absolute(self, url: str) -> str:
+        return self.config.absolute(url)
+
+    def local_image(self, src: str) -> str | None:
+        """The output path of a lead image from content/ ("/images/a.svg" -> "images/a.svg")."""
+        if "://" in src or not src.startswith("/") or src.startswith("//"):
+            return None
+        return src.split("?", 1)[0].split("#", 1)[0].lstrip("/")
+
+    def image_url(self, src: str) -> str:
+        """A lead image's address as the page writes it (a content/ path under the root)."""
+        local = "://" not in src and not src.startswith("mailto:") and src.startswith("/")
+        return self.root + src.lstrip("/") if local else src
+
+    def ld(self, *items: dict[str, Any]) -> Markup:
+        """JSON-LD for a page (one object, or a list of them), safe inside <script>."""
+        return _json_for_html(items[0] if len(items) == 1 else list(items))
+
+    def trail(self, *steps: tuple[str, str]) -> dict[str, Any]:
+        """Breadcrumbs from the home page through ``steps`` (name, root-relative URL)."""
+        return structured.breadcrumbs([(self.config.title, self.absolute(self.root))]
+                                      + [(name, self.absolute(url)) for name, url in steps])
 
     def entry_card(self, e: EntryHeader) -> dict[str, Any]:
         return {"kind": "entry", "slug": e.slug, "title": e.title, "url": self.url(e.slug), "summary": e.summary,
@@ -181,10 +213,48 @@ class Site:
         return self.resolved[(kind, slug)].found()
 
 
+TOC_MIN_SECTIONS = 3  # articles with fewer sections get no table of contents
+WORDS_PER_MINUTE = 230
+
+
+def table_of_contents(doc: LinkedDocument) -> list[dict[str, Any]]:
+    """The h2 sections (each with its h3s) of a body with at least TOC_MIN_SECTIONS of them."""
+    sections: list[dict[str, Any]] = []
+    for level, id_, text in doc.toc:
+        if level == 2:
+            sections.append({"id": id_, "text": text, "children": []})
+        elif sections:
+            sections[-1]["children"].append({"id": id_, "text": text})
+    return sections if len(sections) >= TOC_MIN_SECTIONS else []
+
+
+def reading_minutes(words: int) -> int:
+    return max(1, round(words / WORDS_PER_MINUTE))
+
+
 def _json_for_html(data: Any) -> Markup:
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
+    return Markup(_escape_json(text))
+
+
+def _escape_json(text: str) -> str:
+    """JSON that stays data inside HTML: no <, >, & or ' as themselves (\\u003c…)."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+
+
+def default_icons(config: SiteConfig, replaced: set[str]) -> dict[str, bytes]:
+    """The theme's favicon set and a web app manifest, at the site's root, less the files
+    the site gives itself in content/ (content/favicon.svg replaces the theme's)."""
+    files = {name: data for name, data in theme_icons().items() if name not in replaced}
+    if "site.webmanifest" not in replaced:
+        manifest = {"name": config.title, "short_name": config.title[:30], "start_url": config.root,
+                    "scope": config.root, "display": "browser", "background_color": "#fbfaf7",
+                    "theme_color": "#a3161a", "lang": config.language,
+                    "icons": [{"src": config.root + name, "sizes": sizes, "type": "image/png"}
+                              for name, sizes in MANIFEST_ICONS]}
+        text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True)
+        files["site.webmanifest"] = (_escape_json(text) + "\n").encode("utf-8")
+    return files
 
 
 def _headers(slugs: Iterable[str]) -> tuple[str, ...]:
@@ -206,41 +276,89 @@ def article_page(site: Site, slug: str) -> Page:
     a = site.index.articles[slug]
     doc = site.linked[(ARTICLE, slug)]
     picks = site.picks.get(slug, [])
-    referenced = site.backlinks.referenced_by.get(slug, ())
+    shown = set(site.targets(ARTICLE, slug)) | {p.header.slug for p in picks}  # the body's and related reading's
+    referenced = [h for h in site.backlinks.referenced_by.get(slug, ()) if h.slug not in shown]
     preview_slugs = sorted(set(doc.entities) | set(site.targets(ARTICLE, slug)) | {p.header.slug for p in picks}
                            | {h.slug for h in referenced})
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
         image = None
         if a.image is not None:
-            src = a.image.src
-            local = "://" not in src and not src.startswith("mailto:") and src.startswith("/")
-            image = {"src": site.root + src.lstrip("/") if local else src, "alt": a.image.alt,
-                     "caption": a.image.caption, "credit": a.image.credit}
+            local = site.local_image(a.image.src) or ""
+            size = site.image_sizes.get(local) or (None, None)
+            image = {"src": site.image_url(a.image.src), "alt": a.image.alt, "width": size[0], "height": size[1],
+                     "caption": a.image.caption, "credit": a.image.credit, "srcset": ""}
+            if site.srcsets.get(local) and size[0]:
+                image["srcset"] = ", ".join([f"{site.root}{p} {w}w" for p, w in site.srcsets[local]]
+                                            + [f"{image['src']} {size[0]}w"])
+        card = site.article_card(a)
         return {
-            "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article"},
-            "article": {**site.article_card(a), "source": a.source, "image": image,
-                        "body": site.body(ARTICLE, slug, tools)},
+            "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article",
+                     "image": {"url": site.absolute(image["src"]), "alt": image["alt"]} if image else None},
+            "article": {**card, "source": a.source, "image": image, "corrections": a.corrections,
+                        "body": site.body(ARTICLE, slug, tools), "toc": table_of_contents(doc),
+                        "reading_minutes": reading_minutes(doc.words)},
+            "structured_data": site.ld(article_ld(site, a, image), site.trail((a.title, site.url(slug)))),
             "related": [{**site.card(p.header), "explicit": p.explicit} for p in picks],
             "referenced_by": [site.card(h) for h in referenced],
             "previews": site.previews(preview_slugs),
         }
+    lead = site.local_image(a.image.src) if a.image is not None else None
     return Page(f"articles/{slug}/index.html", "article.html",
-                ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs),
-                context)
+                ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs)
+                + (("image:" + lead,) if lead else ()), context)
+
+
+def article_ld(site: Site, a: ArticleHeader, image: dict[str, str] | None) -> dict[str, Any]:
+    return structured.news_article(
+        url=site.absolute(site.url(a.slug)), headline=a.title, description=a.summary, published=a.date,
+        modified=a.modified, image=site.absolute(image["src"]) if image else None, byline=a.byline,
+        site_title=site.config.title, home=site.absolute(site.root), logo=site.absolute(site.root + "icon-512.png"),
+        tags=a.tags, language=site.config.language)
+
+
+def glossary_name(site: Site) -> str:
+    return f"{site.config.title}: glossary"
+
+
+def index_letter(sort_key: str) -> str:
+    """The A–Z section an entry is filed under ("#" for anything but a Latin letter)."""
+    first = unicodedata.normalize("NFKD", sort_key.strip()[:1]).encode("ascii", "ignore").decode("ascii").upper()
+    return first if len(first) == 1 and "A" <= first <= "Z" else "#"
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def glossary_letters(site: Site) -> list[dict[str, Any]]:
+    """The entries in A–Z sections (people by surname, ``sort_as`` first), "#" last."""
+    ordered = sorted(site.entries, key=lambda e: (index_letter(e.sort_key) == "#", _folded(e.sort_key), e.slug))
+    letters: dict[str, list[dict[str, Any]]] = {}
+    for e in ordered:
+        card = site.entry_card(e)
+        card["filter"] = _folded(" ".join((e.title, *e.aliases, TYPE_NAMES[e.type])))
+        letters.setdefault(index_letter(e.sort_key), []).append(card)
+    return [{"letter": k, "id": "letter-" + (k.lower() if k != "#" else "other"), "entries": v}
+            for k, v in letters.items()]
 
 
 def glossary_index_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
-        groups = []
-        for t in ENTRY_TYPES:
-            members = [site.entry_card(e) for e in site.entries if e.type == t]
-            if members:
-                groups.append({"type": t, "label": TYPE_LABELS[t], "entries": members})
-        return {"page": {"title": "Glossary", "url": site.root + "glossary/",
-                         "description": f"Every person, organisation and place explained on {site.config.title}.",
-                         "kind": "glossary_index"},
-                "groups": groups, "previews": site.previews(e.slug for e in site.entries)}
+        letters = glossary_letters(site)
+        present = {g["letter"] for g in letters}
+        alphabet = [{"letter": c, "id": "letter-" + c.lower(), "present": c in present}
+                    for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+        if "#" in present:
+            alphabet.append({"letter": "#", "id": "letter-other", "present": True})
+        description = f"Every person, organisation and place explained on {site.config.title}."
+        url = site.root + "glossary/"
+        terms = structured.defined_term_set(name=glossary_name(site), url=site.absolute(url), description=description,
+                                            terms=[(e.title, site.absolute(site.url(e.slug))) for e in site.entries])
+        return {"page": {"title": "Glossary", "url": url, "description": description, "kind": "glossary_index"},
+                "letters": letters, "alphabet": alphabet, "count": len(site.entries),
+                "previews": site.previews(e.slug for e in site.entries),
+                "structured_data": site.ld(terms, site.trail(("Glossary", url)))}
     return Page("glossary/index.html", "glossary_index.html", ("entries", "headers"), context)
 
 
@@ -249,19 +367,27 @@ def entry_page(site: Site, slug: str) -> Page:
     doc = site.linked[(ENTRY, slug)]
     mentions = site.backlinks.mentioned_in.get(slug, ())
     referenced = site.backlinks.referenced_by.get(slug, ())
-    preview_slugs = sorted(set(doc.entities) | set(site.targets(ENTRY, slug)))
+    preview_slugs = sorted(set(doc.entities) | set(site.targets(ENTRY, slug))
+                           | {s for s, _ in site.together.get(slug, ()) if s in site.index.entries})
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
-        mentioned = {b.source.slug for b in mentions}
+        mentioned = {b.source.slug for b in mentions} | set(site.targets(ENTRY, slug))  # each page once
         return {
             "page": {"title": e.title, "url": site.url(slug), "description": e.summary, "kind": "entry"},
             "entry": {**site.entry_card(e), "body": site.body(ENTRY, slug, tools)},
+            "structured_data": site.ld(structured.defined_term(
+                name=e.title, url=site.absolute(site.url(slug)), description=e.summary, aliases=e.aliases,
+                set_name=glossary_name(site), set_url=site.absolute(site.root + "glossary/")),
+                site.trail(("Glossary", site.root + "glossary/"), (e.title, site.url(slug)))),
             "mentioned_in": [{**site.card(b.source), "sentence": b.sentence} for b in mentions],
+            "together": [{**site.entry_card(site.index.entries[s]), "count": n}
+                         for s, n in site.together.get(slug, ()) if s in site.index.entries],
             "referenced_by": [site.card(h) for h in referenced if h.slug not in mentioned],
             "previews": site.previews(preview_slugs),
         }
     return Page(f"glossary/{slug}/index.html", "entry.html",
-                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "headers"), context)
+                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "together:" + slug,
+                 "headers"), context)
 
 
 def tag_page(site: Site, slug: str) -> Page:
@@ -271,7 +397,8 @@ def tag_page(site: Site, slug: str) -> Page:
         tag = {**site.tag(name), "count": len(members)}
         return {"page": {"title": f"Tag: {name}", "url": tag["url"], "description": f"Articles tagged {name}",
                          "kind": "tag"},
-                "tag": tag, "articles": [site.article_card(a) for a in members]}
+                "tag": tag, "articles": [site.article_card(a) for a in members],
+                "structured_data": site.ld(site.trail(("Tags", site.root + "tags/"), (name, tag["url"])))}
     return Page(f"tags/{slug}/index.html", "tag.html", ("tag:" + slug, "headers"), context)
 
 
@@ -306,9 +433,9 @@ def feed_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
         return {
             "page": {"title": site.config.title, "url": site.root + "feed.xml", "description": "", "kind": "feed"},
-            "updated": newest[0].date if newest else None,
+            "updated": max(a.modified for a in newest) if newest else None,
             "entries": [{**site.article_card(a), "abs_url": site.config.absolute(site.url(a.slug)),
-                         "body": site.body(ARTICLE, a.slug, tools)} for a in newest],
+                         "image": feed_image(site, a), "body": site.body(ARTICLE, a.slug, tools)} for a in newest],
             "feed_url": site.config.absolute(site.root + "feed.xml"),
             "home_url": site.config.absolute(site.root),
         }
@@ -317,12 +444,26 @@ def feed_page(site: Site, key: str) -> Page:
                 context)
 
 
+IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".webp": "image/webp", ".gif": "image/gif", ".avif": "image/avif"}
+
+
+def feed_image(site: Site, a: ArticleHeader) -> dict[str, str] | None:
+    """A lead image for the feed: absolute, with its media type when the name tells it."""
+    if a.image is None:
+        return None
+    url = site.absolute(site.image_url(a.image.src))
+    ext = "." + url.rsplit("?", 1)[0].rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
+    html = Markup('<p><img src="{}" alt="{}"></p>\n').format(url, a.image.alt)
+    return {"url": url, "alt": a.image.alt, "type": IMAGE_TYPES.get(ext, ""), "html": html}
+
+
 def sitemap_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
         urls = [site.root] + [site.url(a.slug) for a in site.articles] + [site.root + "glossary/"] \
             + [site.url(e.slug) for e in site.entries] + [site.tag(name)["url"] for name, _ in site.tags.values()] \
             + [site.root + "tags/"] + ([site.root + "search/"] if site.config.search else [])
-        lastmod = {site.url(a.slug): a.date for a in site.articles}
+        lastmod = {site.url(a.slug): a.modified for a in site.articles}
         return {"page": {"title": "", "url": site.root + "sitemap.xml", "description": "", "kind": "sitemap"},
                 "urls": [{"loc": site.config.absolute(u), "lastmod": lastmod.get(u)} for u in sorted(set(urls))]}
     return Page("sitemap.xml", "sitemap.xml", ("articles", "entries", "tags", "headers"), context)

@@ -146,3 +146,76 @@ def _finish(mentioned: dict[str, list[Backlink]], referenced: dict[str, list[Art
         else:
             signatures.pop(name, None)
     return Backlinks(mentioned_in, referenced_by, signatures, facts)
+
+
+TOGETHER_COUNT = 5  # entries listed under "Often mentioned with"
+
+
+@dataclass(frozen=True)
+class Together:
+    """For every entry, the entries most often mentioned in the same articles (with how many
+    articles mention both), most first; a signature of each list ("together:<entry>"); and
+    the pair counts and entities it was made from, for ``update_together``."""
+
+    with_: dict[str, tuple[tuple[str, int], ...]]
+    signatures: dict[str, str]
+    pairs: dict[str, dict[str, int]]
+    entities: dict[str, tuple[str, ...]]
+
+
+def mentioned_together(entities: dict[str, tuple[str, ...]]) -> Together:
+    """``entities``: article slug -> the entries it mentions (published articles only)."""
+    pairs: dict[str, dict[str, int]] = {}
+    for ents in entities.values():
+        _count(pairs, ents, 1, None)
+    with_, signatures = _tops(pairs, pairs.keys(), {}, {})
+    return Together(with_, signatures, pairs, dict(entities))
+
+
+def update_together(previous: Together, entities: dict[str, tuple[str, ...]]) -> Together:
+    """``previous`` brought up to date with the articles whose entities changed: the same
+    result as ``mentioned_together(entities)``, at the cost of the edit, not of the site."""
+    old = previous.entities
+    changed = [s for s, v in entities.items() if old.get(s) is not v and old.get(s) != v]
+    changed += [s for s in old if s not in entities]
+    if not changed:
+        return previous
+    pairs = dict(previous.pairs)
+    touched: set[str] = set()
+    for slug in changed:
+        _count(pairs, old.get(slug, ()), -1, touched)
+        _count(pairs, entities.get(slug, ()), 1, touched)
+    with_, signatures = _tops(pairs, touched, previous.with_, previous.signatures)
+    return Together(with_, signatures, pairs, dict(entities))
+
+
+def _count(pairs: dict[str, dict[str, int]], ents: tuple[str, ...], sign: int, touched: set[str] | None) -> None:
+    """Add (or take away) one article's pairs; rows are copied before their first change
+    when ``touched`` is given (they belong to the previous result)."""
+    for a in ents:
+        if touched is not None and a not in touched:
+            pairs[a] = dict(pairs.get(a, {}))
+            touched.add(a)
+        row = pairs.setdefault(a, {})
+        for b in ents:
+            if b != a:
+                n = row.get(b, 0) + sign
+                if n:
+                    row[b] = n
+                else:
+                    row.pop(b, None)
+
+
+def _tops(pairs: dict[str, dict[str, int]], which: Iterable[str], with_: dict, signatures: dict
+          ) -> tuple[dict[str, tuple[tuple[str, int], ...]], dict[str, str]]:
+    with_, signatures = dict(with_), dict(signatures)
+    for a in which:
+        row = pairs.get(a)
+        top = tuple(sorted(row.items(), key=lambda kv: (-kv[1], kv[0]))[:TOGETHER_COUNT]) if row else ()
+        if top:
+            with_[a] = top
+            signatures["together:" + a] = hashlib.sha256(repr(top).encode("utf-8")).hexdigest()
+        else:
+            with_.pop(a, None)
+            signatures.pop("together:" + a, None)
+    return with_, signatures

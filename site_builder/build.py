@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from site_builder import __version__
-from site_builder.assemble import PAGE_TYPES, Lists, Page, PageType, Site, Versions, assemble, remake
-from site_builder.backlinks import build_backlinks, facts_of, update
+from site_builder.assemble import PAGE_TYPES, Lists, Page, PageType, Site, Versions, assemble, default_icons, remake
+from site_builder.backlinks import build_backlinks, facts_of, mentioned_together, update, update_together
 from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
 from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict
+from site_builder.images import is_image, read_image
 from site_builder.index import SiteIndex, build_index, index_key, unmentioned
 from site_builder.link import GlossarySlices, link, link_key, link_many
 from site_builder.memo import Executor, Memo, Stage
@@ -100,20 +101,22 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     backlinks = run.reduce_update("backlinks", index.key, facts, build_backlinks, update, index)
     entities = run.derive("entities", linked, lambda ls: {slug: d.entities for (kind, slug), d in ls.items()
                                                           if kind == ARTICLE})
-    related = run.derive("related key", {**entities, "": index.key}, lambda _: related_key(
-        index, {d.header.slug: d.header_key for d in todo}, entities, config.related_count))  # type: ignore[union-attr]
-    picked = run.reduce("related", related, lambda: pick_all(index, entities, config.related_count), disk=True)
+    related, picked = related_reading(run, index, todo, entities, resolved, config.related_count)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
+    together = run.reduce_update("together", index.key, entities, mentioned_together, update_together)
+    pictures = [x for x in found.statics if is_image(x.out_path)]
+    read = dict(zip((x.out_path for x in pictures), run.map(image_stage(), pictures)))  # size, smaller copies
     values = Site(config, index, run.reduce("lists", index.key, lambda: Lists(index)), linked, resolved, backlinks,
                   run.reduce("picks shown", (related, index.key), lambda: fresh(picked.picks, index)),
-                  {name: a.out_path for name, a in assets.items()})
-    values.versions = Versions(run.reduce("header versions", index.key, lambda: header_versions(todo, values)),
-                               run.derive("body versions", linked, lambda ls: {"body:" + slug: d.key
-                                                                               for (_, slug), d in ls.items()}),
-                               backlinks.signatures, picked.signatures)
+                  {name: a.out_path for name, a in assets.items()}, together=together.with_,
+                  image_sizes={k: size for k, (size, _) in read.items()},
+                  srcsets={k: tuple((p, w) for p, w, _ in made) for k, (_, made) in read.items() if made})
+    values.versions = versions(run, values, todo, picked.signatures, together.signatures, pictures)
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
-    outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()]
+    icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
+    copies = {path: data for _, made in read.values() for path, _, data in made}
+    outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + [*icons, *copies]
     problems += output_clashes(outputs, found.statics)                  # content/ files against the output
     checked = run.map(links_stage(index, linked, outputs, found.statics, config), todo)
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
@@ -129,6 +132,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
                            index, picked.picks, linked)
     files.update((a.out_path, run.previous(a.out_path, file_digest(a.data)) or a.data) for a in assets.values())
+    files.update((name, run.previous(name, file_digest(data)) or data) for name, data in {**icons, **copies}.items())
     files.update((x.out_path, run.static(x)) for x in found.statics)
     result = BuildResult(diagnostics, files, run.counts, time.perf_counter() - started, index, picked.picks, linked,
                          search=indexer)
@@ -139,6 +143,29 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
 # -- the stages as the executor runs them ---------------------------------------------------
 
 
+def versions(run: Runner, site: Site, todo: list[Document], picks: dict[str, str], together: dict[str, str],
+             pictures: list[StaticFile]) -> Versions:
+    """The version of every value a page can show (see assemble.py), in parts."""
+    return Versions(run.reduce("header versions", site.index.key, lambda: header_versions(todo, site)),
+                    run.derive("body versions", site.linked, lambda ls: {"body:" + slug: d.key
+                                                                         for (_, slug), d in ls.items()}),
+                    site.backlinks.signatures, picks, together,
+                    run.derive("image versions", {x.out_path: x.digest for x in pictures},
+                               lambda d: {"image:" + k: v for k, v in d.items()}))
+
+
+def related_reading(run: Runner, index: SiteIndex, todo: list[Document], entities: dict[str, tuple[str, ...]],
+                    resolved: dict[tuple[str, str], Resolved], count: int) -> tuple[str, Any]:
+    """Every article's related reading (a whole-site reduce), without the pages its body
+    already shows (``shown``: its cross-references and ``::: related`` items), with its key."""
+    shown = run.derive("shown", resolved, lambda rs: {slug: tuple(dict.fromkeys(r.found()))
+                                                      for (kind, slug), r in rs.items() if kind == ARTICLE})
+    key = run.derive("related key", {**entities, "": index.key, "\x00shown": shown},
+                     lambda _: related_key(index, {d.header.slug: d.header_key for d in todo},  # type: ignore[union-attr]
+                                           entities, count, shown))
+    return key, run.reduce("related", key, lambda: pick_all(index, entities, count, shown), disk=True)
+
+
 def settings(site: str, options: Options) -> tuple[SiteConfig, list[Diagnostic]]:
     config, problems = load_config(site)
     return (config.with_base_url(options.base_url) if options.base_url else config), list(problems)
@@ -147,6 +174,12 @@ def settings(site: str, options: Options) -> tuple[SiteConfig, list[Diagnostic]]
 def read_stage(config: SiteConfig) -> Stage:
     return Stage("read", lambda s: read_key(s, config), lambda s, _: parse(s, config),
                  context=config.slice_digest("parse"), counted="read")
+
+
+def image_stage() -> Stage:
+    """Each image of content/: its width and height, and smaller copies for srcset (cached)."""
+    return Stage("image", lambda x: (x.out_path, x.digest), lambda x, _: read_image(x.abspath, x.out_path),
+                 parallel=True)
 
 
 def slice_stage(index: SiteIndex, run: Executor) -> Stage:

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shlex
 import sys
 import time
 from typing import Sequence
@@ -253,6 +254,7 @@ def cmd_new(args: argparse.Namespace) -> int:
                 f"summary: {json.dumps('One sentence that says who or what this is.')}\n"
                 "type: OTHER\n---\n\nExplain the entry here.\n")
     print(_create(site, rel_folder, slug, text))
+    print(_next_step(args.kind, site, slug), file=sys.stderr)
     return EXIT_OK
 
 
@@ -342,6 +344,17 @@ def _write_suggestions(site: str, suggestions: list, slugs: list[str]) -> int:
                 + (f"type: {s.type}\n" if s.type else "") + f"---\n\n{PLACEHOLDER_BODY['term']}\n")
         print(_create(site, "content/glossary", slug, text, fresh=True))
     return EXIT_OK
+
+
+def _next_step(kind: str, site: str, slug: str) -> str:
+    """What to do with the new file (on standard error: standard output is only the path)."""
+    where = "" if os.path.abspath(site) == os.getcwd() else f" --site {shlex.quote(site)}"
+    if kind == "article":
+        return (f"next: write the article, then preview it with 'site-builder serve --drafts{where}' and open "
+                f"http://127.0.0.1:8000/articles/{slug}/ (it is a draft: without --drafts the preview leaves it "
+                "out; remove 'draft: true' to publish it)")
+    return (f"next: write the entry, then preview it with 'site-builder serve{where}' and open "
+            f"http://127.0.0.1:8000/glossary/{slug}/")
 
 
 def cmd_clean(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import yaml
 
 from site_builder.errors import Diagnostic, did_you_mean, error, warning
-from site_builder.model import Located
+from site_builder.model import Correction, Located
 
 try:  # the C loader is much faster; PyYAML without libyaml still works
     _BaseLoader = yaml.CSafeLoader
@@ -615,6 +615,42 @@ def as_date(v: Value) -> dt.date:
     except ValueError:
         raise Invalid(f"'{v.key}' is an impossible date: {raw.strip()}",
                       "write a real calendar date as YYYY-MM-DD") from None
+
+
+CORRECTION_KEYS = ("date", "text")
+CORRECTION_HINT = "corrections:\n  - date: 2023-04-02\n    text: An earlier version gave the wrong date of the briefing."
+
+
+def as_corrections(v: Value) -> tuple[Correction, ...]:
+    """``corrections:``, a list of ``{date, text}`` mappings, oldest first."""
+    if not isinstance(v.data, list) or not v.data:
+        raise Invalid(f"'{v.key}' must be a list of corrections, each with a date and a text", CORRECTION_HINT)
+    out = []
+    for item_node, item in zip(v.node.value, v.data):
+        line = v.line + item_node.start_mark.line - v.node.start_mark.line
+        col = item_node.start_mark.column + 1
+        if not isinstance(item, dict) or not isinstance(item_node, yaml.MappingNode):
+            raise Invalid(f"a correction must be a mapping with 'date' and 'text', not a {_kind(item)}",
+                          CORRECTION_HINT, line, col)
+        places = {str(k.value): (line + k.start_mark.line - item_node.start_mark.line, k.start_mark.column + 1, n)
+                  for k, n in item_node.value}
+        for key, (kline, kcol, _) in places.items():
+            if key not in CORRECTION_KEYS:
+                raise Invalid(f"unknown correction key '{key}'", did_you_mean(key, CORRECTION_KEYS)
+                              or "a correction has only 'date' and 'text'", kline, kcol)
+        for key in CORRECTION_KEYS:
+            if key not in places:
+                raise Invalid(f"a correction has no '{key}'", CORRECTION_HINT, line, col)
+        fields = {}
+        for key in CORRECTION_KEYS:
+            kline, _, node = places[key]
+            part = Value(key, item[key], node, kline, node.start_mark.column + 1, kline, 0)
+            try:
+                fields[key] = as_date(part) if key == "date" else as_string(part)
+            except Invalid as exc:
+                raise Invalid(f"correction {exc.message}", exc.hint, kline, node.start_mark.column + 1) from None
+        out.append(Correction(fields["date"], fields["text"]))
+    return tuple(sorted(out, key=lambda c: c.date))
 
 
 def as_bool(v: Value) -> bool:

@@ -94,6 +94,7 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
     entities = tuple(sorted(state.entities))
     refs = tuple(state.refs)
     diagnostics = tuple(state.diagnostics)
+    toc, words = markdown.outline(out), markdown.count_words(out)
     return LinkedDocument(
         slug=header.slug,
         kind=header.kind,
@@ -103,8 +104,10 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
         refs=refs,
         diagnostics=diagnostics,
         links=tuple(_internal_links(doc, out)),
-        key=digest("body", html, mentions, entities, refs, diagnostics),
+        key=digest("body", html, mentions, entities, refs, diagnostics, toc, words),
         path=doc.source.path,
+        toc=toc,
+        words=words,
     )
 
 

@@ -1,10 +1,14 @@
 """Markdown: the only module that imports markdown_it.
 
-CommonMark plus tables, footnotes, heading anchors, ``::: related`` containers and
+CommonMark plus tables, footnotes, heading anchors (an id and a "#" link with a name), ``::: related`` containers and
 ``[[slug]]`` / ``[[slug|text]]`` cross-references (an inline rule, so it never fires
-inside code or links; each becomes a token carrying the slug as data). Raw HTML is escaped unless the site allows it; typographer and
-linkify stay off (they have quadratic inputs); links whose scheme is not http, https,
-mailto or relative are dropped.
+inside code or links; each becomes a token carrying the slug as data). Raw HTML is escaped
+unless the site allows it; links whose scheme is not http, https, mailto or relative are
+dropped. Typography (``_typography``): curly quotes by markdown-it's smartquotes, en and em
+dashes and the ellipsis, in text only (never in code, URLs or raw HTML). Smartquotes is
+quadratic in the quotes of one paragraph (it rebuilds the text at each quote), so a paragraph
+with more than TYPO_MAX_QUOTES quotes keeps them straight: the cost stays linear.
+Linkify stays off (it has quadratic inputs).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import re
 from typing import Any, Sequence
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core.smartquotes import smartquotes
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
@@ -25,7 +30,7 @@ from site_builder.urls import safe_url, slugify
 
 XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
 
-__all__ = ["Token", "parse", "render", "render_xref", "XREF", "RELATED"]
+__all__ = ["Token", "parse", "render", "render_xref", "outline", "count_words", "XREF", "RELATED"]
 
 XREF = "xref"
 RELATED = "related"
@@ -86,16 +91,115 @@ def _validate_link(url: str) -> bool:
 @functools.lru_cache(maxsize=None)
 def parser(allow_html: bool = False) -> MarkdownIt:
     """Built once per process and setting."""
-    md = MarkdownIt("commonmark", {"html": allow_html, "typographer": False, "linkify": False})
+    md = MarkdownIt("commonmark", {"html": allow_html, "typographer": True, "linkify": False})
     md.enable("table")
     md.use(footnote_plugin)
-    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_heading_slug)
+    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=_heading_slug, permalink=True, permalinkSymbol="#")
+    md.core.ruler.after("anchor", "anchor_names", _name_anchors)
     md.use(container_plugin, name=RELATED)
     md.validateLink = _validate_link
     md.inline.ruler.before("link", XREF, _xref_rule)
     md.core.ruler.after("inline", "locate_xrefs", _locate_xrefs)
+    md.core.ruler.after("locate_xrefs", "typography", _typography)
     md.add_render_rule(XREF, _render_xref_mark)
+    md.add_render_rule("footnote_anchor", _render_footnote_backref)
+    image = md.renderer.rules["image"]
+
+    def _render_image(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        """Images in a body load when they come near the screen (the lead image does not)."""
+        tokens[idx].attrSet("loading", "lazy")
+        tokens[idx].attrSet("decoding", "async")
+        return image(tokens, idx, options, env)
+    md.renderer.rules["image"] = _render_image
     return md
+
+
+TYPO_MAX_QUOTES = 200  # per paragraph (inline block); more stay straight (see the docstring)
+_QUOTES = re.compile(r"['\"]")
+_DASHES = re.compile(r"--|\.\.\.")
+_EM_DASH = re.compile(r"(?<!-)---(?!-)")
+_EN_DASH = re.compile(r"(?<!-)--(?!-)")
+_ELLIPSIS = re.compile(r"(?<!\.)\.\.\.(?!\.)")
+
+
+def _typography(state: Any) -> None:
+    """Curly quotes, dashes (``---`` em, ``--`` en) and ``...`` (ellipsis) in text tokens."""
+    quoted = []
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        if _DASHES.search(block.content):
+            _dashes(block.children)
+        quotes = len(_QUOTES.findall(block.content))
+        if 0 < quotes <= TYPO_MAX_QUOTES:
+            quoted.append(block)
+    if quoted:
+        tokens = state.tokens
+        state.tokens = quoted  # smartquotes walks state.tokens: only the blocks it can afford
+        try:
+            smartquotes(state)
+        finally:
+            state.tokens = tokens
+
+
+def _dashes(children: Sequence[Token]) -> None:
+    in_link = 0  # an autolink's text is its URL: left alone
+    for child in children:
+        if child.type == "link_open" and child.info == "auto":
+            in_link += 1
+        elif child.type == "link_close" and child.info == "auto":
+            in_link -= 1
+        elif child.type == "text" and not in_link and _DASHES.search(child.content):
+            text = _EM_DASH.sub("\u2014", child.content)
+            text = _EN_DASH.sub("\u2013", text)
+            child.content = _ELLIPSIS.sub("\u2026", text)
+
+
+def _heading_text(inline: Token) -> str:
+    """A heading's text as a reader sees it (without its anchor link)."""
+    return "".join(c.content for c in inline.children or () if c.type in ("text", "code_inline")).strip()
+
+
+def _name_anchors(state: Any) -> None:
+    """Give each heading's anchor link (the plugin writes "#") an accessible name."""
+    tokens = state.tokens
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.attrGet("id") and i + 1 < len(tokens):
+            for child in tokens[i + 1].children or ():
+                if child.type == "link_open" and child.attrGet("class") == "header-anchor":
+                    child.attrSet("aria-label", f"Link to the section “{_heading_text(tokens[i + 1])}”")
+
+
+def outline(tokens: Sequence[Token], levels: tuple[int, ...] = (2, 3)) -> tuple[tuple[int, str, str], ...]:
+    """The headings of a body, for a table of contents: (level, id, text)."""
+    found = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and int(tok.tag[1]) in levels and tok.attrGet("id") and i + 1 < len(tokens):
+            found.append((int(tok.tag[1]), str(tok.attrGet("id")), _heading_text(tokens[i + 1])))
+    return tuple(found)
+
+
+_WORDS = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def count_words(tokens: Sequence[Token]) -> int:
+    """The words a reader reads in a body (its text, not its markup or code blocks)."""
+    n = 0
+    for tok in tokens:
+        for child in tok.children or () if tok.type == "inline" else ():
+            if child.type in ("text", "code_inline"):
+                n += len(_WORDS.findall(child.content))
+    return n
+
+
+def _render_footnote_backref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """The footnote plugin's "↩︎" back-link, with a name a screen reader can say."""
+    ident = self.rules["footnote_anchor_name"](tokens, idx, options, env)
+    if tokens[idx].meta.get("subId", 0) > 0:
+        ident += f":{tokens[idx].meta['subId']}"
+    n = tokens[idx].meta["id"] + 1
+    return (f' <a href="#fnref{ident}" class="footnote-backref" aria-label="Back to footnote {n} in the text">'
+            "\u21a9\ufe0e</a>")
 
 
 def _render_xref_mark(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:

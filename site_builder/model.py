@@ -72,6 +72,14 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A correction note at the foot of an article: when, and what was put right."""
+
+    date: _dt.date
+    text: str
+
+
+@dataclass(frozen=True)
 class ArticleHeader:
     slug: str
     path: str
@@ -87,6 +95,13 @@ class ArticleHeader:
     nolink: bool | tuple[str, ...]
     kind: str = ARTICLE
     tag_places: tuple[tuple[int, int], ...] = ()  # (line, col) of each tag, for diagnostics
+    updated: _dt.date | None = None  # `updated:`, when the story changed after it was published
+    corrections: tuple[Correction, ...] = ()  # oldest first
+
+    @property
+    def modified(self) -> _dt.date:
+        """When the story last changed: its update or its latest correction, else its date."""
+        return max([self.date] + ([self.updated] if self.updated else []) + [c.date for c in self.corrections])
 
 
 @dataclass(frozen=True)
@@ -98,10 +113,22 @@ class EntryHeader:
     summary: str
     type: str
     kind: str = ENTRY
+    sort_as: str = ""  # `sort_as:`, where the glossary index files the entry ("Kim Jong Un" under K)
 
     @property
     def aliases(self) -> tuple[str, ...]:
         return tuple(t.value for t in self.terms[1:])
+
+    @property
+    def sort_key(self) -> str:
+        """Where the glossary index files the entry: ``sort_as``; a person by surname (the
+        last word of the title, then the rest); anything else by title."""
+        if self.sort_as:
+            return self.sort_as
+        words = self.title.split()
+        if self.type == "PERSON" and len(words) > 1:
+            return f"{words[-1]}, {' '.join(words[:-1])}"
+        return self.title
 
 
 @dataclass(frozen=True)
@@ -183,6 +210,8 @@ class LinkedDocument:
     links: tuple[CrossRef, ...] = ()  # internal link and image URLs written in the body (checked later)
     key: str = ""  # digest of everything above: what the pages showing this body depend on
     path: str = ""  # the source file (for diagnostics found later)
+    toc: tuple[tuple[int, str, str], ...] = ()  # (level, id, text) of the h2 and h3 headings
+    words: int = 0  # how many words a reader reads (for the reading time)
 
 
 @dataclass(frozen=True)

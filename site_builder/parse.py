@@ -78,6 +78,8 @@ _TYPE_WORDS = {w: t for t, words in {
 ARTICLE_FIELDS = (
     fm.Field("title", fm.as_string, required=True, text=True),
     fm.Field("date", fm.as_date, required=True),
+    fm.Field("updated", fm.as_date),
+    fm.Field("corrections", fm.as_corrections),
     fm.Field("summary", fm.as_string, text=True),
     fm.Field("tags", _tags, text=True),
     fm.Field("related", _slugs),
@@ -94,6 +96,7 @@ ENTRY_FIELDS = (
     fm.Field("aliases", fm.as_string_list, text=True),
     fm.Field("summary", fm.as_string, required=True, text=True),
     fm.Field("type", _entry_type),
+    fm.Field("sort_as", fm.as_string, text=True),
 )
 
 # What `site-builder new` writes for the editor to replace: left as it is, it is reported
@@ -262,6 +265,7 @@ def _article_header(source: SourceFile, values: dict[str, fm.Value] | None, part
     if values is not None and "summary" not in values:
         diags.append(warning(source.path, 1, 1, "frontmatter.missing-summary", "the article has no 'summary'",
                              "add one sentence as 'summary: …'; it shows on cards, in the feed and in search results"))
+    _check_dates(source.path, values or {}, data, diags)
     slug = data.get("slug") or slugify(_stem(source.path))
     if not slug:
         diags.append(error(source.path, 1, 1, "slug.invalid", "the file name gives no usable slug",
@@ -283,7 +287,30 @@ def _article_header(source: SourceFile, values: dict[str, fm.Value] | None, part
         image=image,
         draft=data.get("draft", False),
         nolink=data.get("nolink", False),
+        updated=data.get("updated"),
+        corrections=data.get("corrections", ()),
     )
+
+
+def _check_dates(path: str, values: dict[str, fm.Value], data: dict, diags: list[Diagnostic]) -> None:
+    """A story cannot change before it was published: ``updated:`` and each correction's
+    date are on or after ``date:`` (an error at the later date; the value is dropped)."""
+    published = data.get("date")
+    if published is None:
+        return
+    if data.get("updated") is not None and data["updated"] < published:
+        v = values["updated"]
+        diags.append(error(path, v.line, v.col, "frontmatter.value",
+                           f"'updated' ({data['updated']}) is before the publication date ({published})",
+                           "write the date of the change, on or after 'date'; or fix 'date'"))
+        del data["updated"]
+    early = [c for c in data.get("corrections", ()) if c.date < published]
+    if early:
+        v = values["corrections"]
+        diags.append(error(path, v.line, v.col, "frontmatter.value",
+                           f"a correction is dated {early[0].date}, before the publication date ({published})",
+                           "date each correction on the day it was made, on or after 'date'"))
+        data["corrections"] = tuple(c for c in data["corrections"] if c.date >= published)
 
 
 def _entry_header(source: SourceFile, values: dict[str, fm.Value] | None, parts: fm.Split,
@@ -301,4 +328,5 @@ def _entry_header(source: SourceFile, values: dict[str, fm.Value] | None, parts:
         title_value = values["title"]  # type: ignore[index]
         terms = (Located(data["title"], title_value.line, title_value.col),) + data.get("aliases", ())
     return EntryHeader(slug=slug, path=source.path, title=data.get("title") or _stem(source.path), terms=terms,
-                       summary=data.get("summary", ""), type=data.get("type", "OTHER"))
+                       summary=data.get("summary", ""), type=data.get("type", "OTHER"),
+                       sort_as=data.get("sort_as", ""))

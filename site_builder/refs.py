@@ -66,10 +66,13 @@ def resolve_text(text: str, doc: LinkedDocument, resolved: Resolved, index: Site
 def resolve_body(doc: LinkedDocument, resolved: Resolved, index: SiteIndex,
                  cards: Callable[[list[ArticleHeader | EntryHeader]], str]) -> str:
     """The body's HTML with its marks filled in: a link for each cross-reference (its
-    text where it resolves to nothing), ``cards(headers)`` for each related block."""
+    text where it resolves to nothing), ``cards(headers)`` for each related block. A
+    block leaves out the pages the text cross-references and those an earlier block
+    shows: a page is shown once."""
     html = doc.body_html
     if MARK not in html:
         return html
+    shown = {t for r, t in zip(doc.refs, resolved.targets) if r.block < 0 and t is not None}
     parts = html.split(MARK)
     for i in range(1, len(parts), 2):
         kind, n = parts[i][0], int(parts[i][1:])
@@ -80,6 +83,8 @@ def resolve_body(doc: LinkedDocument, resolved: Resolved, index: SiteIndex,
             parts[i] = markdown.render_text(text) if header is None else \
                 markdown.render_xref(index.url(header.slug), header.kind, header.slug, text)
         else:
-            headers = [index.header(t) for r, t in zip(doc.refs, resolved.targets) if r.block == n and t is not None]
-            parts[i] = cards([h for h in headers if h is not None]) if headers else ""
+            slugs = [t for r, t in zip(doc.refs, resolved.targets) if r.block == n and t is not None and t not in shown]
+            shown.update(slugs)
+            headers = [h for h in map(index.header, dict.fromkeys(slugs)) if h is not None]
+            parts[i] = cards(headers) if headers else ""
     return "".join(parts)

@@ -142,18 +142,28 @@ class RelatedPicker:
         scored.sort()
         return [self.score(article, self.index.articles[s]) for _, s in scored[:count]]
 
-    def related(self, article: ArticleHeader, count: int) -> tuple[list[Pick], list[Diagnostic]]:
+    def related(self, article: ArticleHeader, count: int, shown: Iterable[str] = ()
+                ) -> tuple[list[Pick], list[Diagnostic]]:
+        """Explicit picks, then automatic ones up to ``count``; the pages the article's body
+        already shows (``shown``: cross-references and ``::: related`` items) are left out
+        of both, so that a reader never meets the same piece twice on one page ("Referenced
+        by" leaves out what the body and the picks show)."""
         explicit, diags = self.explicit(article)
-        auto = self.automatic(article, (p.header.slug for p in explicit), count - len(explicit))
+        seen = set(shown)
+        explicit = [p for p in explicit if p.header.slug not in seen]
+        auto = self.automatic(article, seen | {p.header.slug for p in explicit}, count - len(explicit))
         return explicit + auto, diags
 
 
-def related_key(index: SiteIndex, header_keys: dict[str, str], entities: dict[str, tuple[str, ...]], count: int
-                ) -> str:
-    """What the picks read: every published article's header (date, tags, explicit list…)
-    and the entities it mentions, which slugs exist (for "did you mean"), and the count."""
+def related_key(index: SiteIndex, header_keys: dict[str, str], entities: dict[str, tuple[str, ...]], count: int,
+                shown: dict[str, tuple[str, ...]] | None = None) -> str:
+    """What the picks read: every published article's header (date, tags, explicit list…),
+    the entities it mentions and the pages its body shows, which slugs exist (for "did you
+    mean"), and the count."""
+    shown = shown or {}
     return digest("related", count, index.slugs_key,
-                  *(f"{slug}|{header_keys[slug]}|{'|'.join(entities.get(slug, ()))}" for slug in sorted(index.articles)))
+                  *(f"{slug}|{header_keys[slug]}|{'|'.join(entities.get(slug, ()))}|>{'|'.join(shown.get(slug, ()))}"
+                    for slug in sorted(index.articles)))
 
 
 @dataclass(frozen=True)
@@ -163,13 +173,15 @@ class Picks:
     signatures: dict[str, str]  # "picks:<slug>" -> digest of what the article shows (see signature)
 
 
-def pick_all(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int) -> Picks:
-    """Every published article's related reading."""
+def pick_all(index: SiteIndex, entities: dict[str, tuple[str, ...]], count: int,
+             shown: dict[str, tuple[str, ...]] | None = None) -> Picks:
+    """Every published article's related reading (see ``RelatedPicker.related``)."""
+    shown = shown or {}
     picker = RelatedPicker(index, entities)
     picks: dict[str, list[Pick]] = {}
     diags: list[Diagnostic] = []
     for a in sorted(index.articles.values(), key=lambda a: a.slug):
-        picks[a.slug], more = picker.related(a, count)
+        picks[a.slug], more = picker.related(a, count, shown.get(a.slug, ()))
         diags += more
     return Picks(picks, diags, {"picks:" + slug: signature(ps) for slug, ps in picks.items()})
 

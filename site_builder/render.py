@@ -44,6 +44,26 @@ def theme_assets() -> dict[str, Asset]:
     return out
 
 
+THEME_ICONS = os.path.join(THEME, "icons")
+ICON_LINKS = (  # (file, rel, type, sizes) as the page head links them
+    ("favicon.ico", "icon", "", "32x32"),
+    ("favicon.svg", "icon", "image/svg+xml", ""),
+    ("apple-touch-icon.png", "apple-touch-icon", "", ""),
+    ("site.webmanifest", "manifest", "", ""),
+)
+MANIFEST_ICONS = (("icon-192.png", "192x192"), ("icon-512.png", "512x512"))
+
+
+def theme_icons() -> dict[str, bytes]:
+    """The theme's default favicon set, by the name it has at the site's root."""
+    out = {}
+    for name in sorted(os.listdir(THEME_ICONS)):
+        if not name.startswith("."):
+            with open(os.path.join(THEME_ICONS, name), "rb") as fh:
+                out[name] = fh.read()
+    return out
+
+
 def environment(site: str) -> jinja2.Environment:
     """Built once per build (or per worker), never per page.
 
@@ -75,7 +95,7 @@ def environment(site: str) -> jinja2.Environment:
 def template_digest(site: str) -> str:
     """A hash of every template the site can use (the render stage's input)."""
     h = hashlib.sha256()
-    for root in (os.path.join(site, "templates"), THEME_TEMPLATES, THEME_ASSETS):
+    for root in (os.path.join(site, "templates"), THEME_TEMPLATES, THEME_ASSETS, THEME_ICONS):
         if not os.path.isdir(root):
             continue
         for dirpath, dirnames, filenames in os.walk(root):

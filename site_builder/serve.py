@@ -34,7 +34,7 @@ import time
 import traceback
 import webbrowser
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, TextIO
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
@@ -66,6 +66,7 @@ CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
     ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
     ".xml": "application/xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".md": "text/plain; charset=utf-8",
@@ -150,6 +151,7 @@ class Snapshot:
     overlay: bytes = b""  # the failure as an HTML fragment for the pages
     error_page: bytes = b""  # the failure as a page, when there was never a good build
     search: Mapping[str, bytes] | None = None  # the search index (pagefind/…), made after the pages
+    drafts: Mapping[str, str] = field(default_factory=dict)  # key of a draft's page -> its file (left out)
 
 
 def inject(page: bytes, fragment: bytes) -> bytes:
@@ -186,15 +188,29 @@ def respond(snapshot: Snapshot, raw_path: str, script: bytes = b"") -> Response:
     status = 200
     if data is None and (key + "/index.html") in files:
         return Response(302, b"", location="/" + quote(key, safe="/") + "/")
+    note = b""
     if data is None:
         status, target = 404, "404.html"
         data = files.get(target)
+        draft = snapshot.drafts.get(key if key.endswith("/") else key.removesuffix("index.html").rstrip("/") + "/")
+        if draft is not None:
+            note = draft_note(draft)
         if data is None:
-            return Response(404, b"404: not found\n")
+            return Response(404, note or b"404: not found\n", CONTENT_TYPES[".html"] if note else OCTET)
     ctype = content_type(target)
     if ctype.startswith("text/html"):
-        data = inject(inject(data, snapshot.overlay), script)
+        data = inject(inject(inject(data, note), snapshot.overlay), script)
     return Response(status, data, ctype)
+
+
+def draft_note(path: str) -> bytes:
+    """What the 404 page says at a draft's address: why it is missing and how to see it."""
+    return (f'<aside id="site-builder-draft" role="note" style="position:fixed;left:1rem;right:1rem;bottom:1rem;'
+            f'z-index:2147483646;margin:0 auto;max-width:40rem;padding:1rem 1.25rem;background:#1d1f21;color:#f2f2f2;'
+            f'font:15px/1.5 system-ui,sans-serif;border-left:4px solid #ffd479;border-radius:4px">'
+            f'<strong>This article is a draft.</strong> {html.escape(path)} has <code>draft: true</code>, so the '
+            f'preview leaves it out. Restart the preview with <code>site-builder serve --drafts</code> to see it, '
+            f'or remove <code>draft: true</code> to publish it.</aside>').encode("utf-8")
 
 
 # -- diagnostics in the page ---------------------------------------------------------------
@@ -518,10 +534,11 @@ class Preview:
         result = outcome.result
         old = self.snapshot
         if result.ok:
-            new = Snapshot(result.files, search=old.search)
+            drafts = {f"articles/{slug}/": h.path for slug, h in result.index.drafts.items()} if result.index else {}
+            new = Snapshot(result.files, search=old.search, drafts=drafts)
         else:
             new = Snapshot(old.files, tuple(result.diagnostics), outcome.overlay if old.files is not None else b"",
-                           outcome.error_page, old.search)
+                           outcome.error_page, old.search, old.drafts)
         self.snapshot = new
         self.builds += 1
         self._report(outcome, changed, seen, asyncio.get_running_loop().time())

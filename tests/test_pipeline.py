@@ -70,6 +70,8 @@ def test_overriding_the_card_partial_changes_every_card(tmp_path: Path) -> None:
     from site_builder.render import THEME_TEMPLATES
 
     site = site_with_people(tmp_path / "site")
+    # a third article, so that "Related reading" has a piece the body does not already show
+    write_article(site, "talks", "Russia held talks.\n", date="2023-07-29")
     (site / "templates" / "partials").mkdir(parents=True)
     theme = (Path(THEME_TEMPLATES) / "partials" / "cards.html").read_text()
     mine = theme.replace('<ul class="cards{% if css %} {{ css }}{% endif %}">', '<ul class="my-cards {{ css }}">')

@@ -48,10 +48,14 @@ def test_explicit_first_then_padded_to_three(tmp_path: Path) -> None:
 def test_related_section_and_referenced_by_render(tmp_path: Path) -> None:
     site = small_site(tmp_path / "site")
     assert run_cli("build", "--site", str(site)).returncode == 0
+    write_article(site, "later", "A year on, see [[wagner]].\n", date="2024-06-01")  # too far off to be picked
+    assert run_cli("build", "--site", str(site)).returncode == 0
     wagner = (site / "public" / "articles" / "wagner" / "index.html").read_text()
     assert "Related reading" in wagner
-    assert "Referenced by" in wagner  # 'deal' cross-references it
-    assert 'href="/articles/deal/"' in wagner
+    assert "Referenced by" in wagner  # 'later' cross-references it
+    assert 'href="/articles/later/"' in wagner.split("Referenced by", 1)[1]
+    # 'deal' cross-references it too, and is among the picks: shown once, under "Related reading"
+    assert wagner.count('href="/articles/deal/"') == 1
     deal = (site / "public" / "articles" / "deal" / "index.html").read_text()
     assert "Referenced by" not in deal
 

@@ -176,6 +176,8 @@ def test_serves_the_built_site_from_memory(server):
     assert server.request("/images/dot.svg")[1]["content-type"] == "image/svg+xml"
     assert server.request("/feed.xml")[1]["content-type"].startswith("application/xml")
     assert server.request("/sitemap.xml")[0] == 200
+    assert server.request("/site.webmanifest")[1]["content-type"] == "application/manifest+json"
+    assert server.request("/favicon.ico")[1]["content-type"] == "image/x-icon"
     status, headers, body = server.request("/livereload.js")
     assert status == 200 and "javascript" in headers["content-type"] and b"LiveReload" in body
     status, headers, body = server.request("/index.html", method="HEAD")
@@ -224,6 +226,22 @@ def test_edit_add_and_delete_articles(server):
         article.write_text(original, encoding="utf-8")
         (site / "content" / "articles" / "new-piece.md").unlink(missing_ok=True)
         wait_for(page_has(server, "/", "Arms for food"), what="the original site")
+
+
+def test_a_drafts_address_says_it_is_a_draft_and_how_to_show_it(server):
+    site = server.site
+    draft = site / "content" / "articles" / "work-in-progress.md"
+    try:
+        write_article(site, "work-in-progress", "Not finished.\n", title="Half written", extra="draft: true\n")
+        wait_for(page_has(server, "/articles/work-in-progress/", "This article is a draft", status=404),
+                 what="the draft note on the 404 page")
+        body = server.get("/articles/work-in-progress/")[1]
+        assert "content/articles/work-in-progress.md" in body and "--drafts" in body
+        assert "This article is a draft" not in server.get("/articles/nope/")[1]  # only at a draft's address
+    finally:
+        draft.unlink(missing_ok=True)
+        wait_for(page_lacks(server, "/articles/work-in-progress/", "This article is a draft", status=404),
+                 what="the note gone with the draft")
 
 
 def test_a_request_right_after_a_save_waits_for_the_rebuild(server):
@@ -492,6 +510,11 @@ def test_respond_maps_paths_onto_the_tree():
     never = Snapshot(None, (d,), b"", b"<body>errors</body>")
     r = respond(never, "/anything/", b"<s>")
     assert r.status == 503 and r.body == b"<body>errors<s></body>"
+    drafts = Snapshot(files, drafts={"articles/wip/": "content/articles/<wip>.md"})
+    for path in ("/articles/wip/", "/articles/wip", "/articles/wip/index.html"):
+        r = respond(drafts, path)
+        assert r.status == 404 and b"This article is a draft" in r.body and b"&lt;wip&gt;.md" in r.body, path
+    assert b"draft" not in respond(drafts, "/articles/other/").body
     assert inject(b"<BODY>x</BODY>", b"!") == b"<BODY>x!</BODY>"
     assert inject(b"no body", b"!") == b"no body!"
 

@@ -2,6 +2,9 @@
    a glossary link (a.entity[data-entity]) or a cross-reference (a[data-preview]) is
    hovered or focused. Progressive enhancement only: without this script the links are
    plain links. The data comes from <script type="application/json" id="entity-previews">.
+   On touch screens the first tap on a link shows its card, with an explicit "Open" link;
+   a second tap on the link (or "Open") follows it, a tap elsewhere closes the card.
+   The card lives inside <main> (every part of a page belongs to a landmark).
    No dependencies, no innerHTML, no inline styles in markup (CSP-safe). */
 (function () {
   "use strict";
@@ -32,6 +35,9 @@
   var summaryEl = null;
   var current = null; // the link the card currently describes
   var hideTimer = 0;
+  var openEl = null; // the card's "Open" link (shown for touch)
+  var tapped = null; // the link whose card a tap opened: a second tap follows it
+  var lastPointer = ""; // "touch", "mouse" or "pen": the pointer of the latest press
 
   function slugOf(link) {
     var slug = null;
@@ -67,11 +73,16 @@
     card.appendChild(typeEl);
     card.appendChild(document.createTextNode(" "));
     card.appendChild(summaryEl);
+    openEl = document.createElement("a");
+    openEl.className = "entity-preview-open";
+    openEl.textContent = "Open";
+    openEl.hidden = true;
+    card.appendChild(openEl);
 
     // The pointer may move from the link into the card (WCAG 1.4.13: hoverable).
     card.addEventListener("mouseenter", cancelHide);
     card.addEventListener("mouseleave", scheduleHide);
-    document.body.appendChild(card);
+    (document.getElementById("main") || document.querySelector("main") || document.body).appendChild(card);
     return card;
   }
 
@@ -101,6 +112,26 @@
     typeEl.hidden = !typeEl.textContent;
     summaryEl.textContent = typeof item.summary === "string" ? item.summary : "";
     summaryEl.hidden = !summaryEl.textContent;
+    var url = typeof item.url === "string" ? item.url : "";
+    if (url) {
+      openEl.setAttribute("href", url);
+    } else {
+      openEl.removeAttribute("href");
+    }
+  }
+
+  // A tap shows the card as a small dialog holding the "Open" link; hover and focus as a tooltip.
+  function setTouchMode(on) {
+    openEl.hidden = !on || !openEl.hasAttribute("href");
+    if (on) {
+      card.setAttribute("role", "dialog");
+      card.setAttribute("aria-label", titleEl.textContent || "Preview");
+      card.classList.add("is-touch");
+    } else {
+      card.setAttribute("role", "tooltip");
+      card.removeAttribute("aria-label");
+      card.classList.remove("is-touch");
+    }
   }
 
   function position(link) {
@@ -155,6 +186,7 @@
     }
     current = link;
     fill(data[slug]);
+    setTouchMode(tapped === link);
     card.hidden = false;
     position(link);
     addDescribedBy(link);
@@ -162,9 +194,11 @@
 
   function hide() {
     cancelHide();
+    tapped = null;
     if (card) {
       card.hidden = true;
       card.removeAttribute("data-placement");
+      setTouchMode(false);
     }
     if (current) {
       removeDescribedBy(current);
@@ -195,7 +229,7 @@
       if (!current) {
         return;
       }
-      if (document.activeElement === current || isHovered(current) || (card && isHovered(card))) {
+      if (tapped || document.activeElement === current || isHovered(current) || (card && isHovered(card))) {
         return;
       }
       hide();
@@ -224,10 +258,33 @@
     cancelHide();
     hideTimer = window.setTimeout(function () {
       hideTimer = 0;
-      if (current && !isHovered(current) && !(card && isHovered(card))) {
+      if (current && !tapped && !isHovered(current) && !(card && isHovered(card))) {
         hide();
       }
     }, HIDE_DELAY);
+  }
+
+  function onPointerDown(event) {
+    lastPointer = event.pointerType || "";
+    // A tap outside the link and its card closes a card a tap opened.
+    if (tapped && card && !card.hidden && !card.contains(event.target) && !tapped.contains(event.target)) {
+      hide();
+    }
+  }
+
+  // First tap: show the card (and keep the page); second tap on the same link: follow it.
+  function onClick(event) {
+    var link = event.currentTarget;
+    if (lastPointer !== "touch" || event.defaultPrevented || event.button !== 0 || event.detail === 0) {
+      return;
+    }
+    if (tapped === link && card && !card.hidden) {
+      hide();
+      return;
+    }
+    event.preventDefault();
+    tapped = link;
+    show(link);
   }
 
   function onKeydown(event) {
@@ -250,6 +307,7 @@
       link.addEventListener("mouseleave", onLeave);
       link.addEventListener("focusin", onFocus);
       link.addEventListener("focusout", onBlur);
+      link.addEventListener("click", onClick);
       count++;
     }
     if (!count) {
@@ -257,6 +315,17 @@
     }
     ensureCard();
     document.addEventListener("keydown", onKeydown);
+    document.addEventListener("pointerdown", onPointerDown, true);
+    openEl.addEventListener("click", function () {
+      tapped = null;
+    });
+    // Back to a page kept in the back/forward cache: no card left open from before.
+    window.addEventListener("pagehide", hide);
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        hide();
+      }
+    });
     window.addEventListener("resize", function () {
       if (current && card && !card.hidden) {
         position(current);
