@@ -460,6 +460,7 @@ class Runner(Executor):
         self.full = True  # the last pages() made every page (not only the touched ones)
         self.pending: tuple[dict, dict] = ({}, {})  # pages() for render(): fingerprints, the state to keep
         self._remembered: tuple[str, BuildResult] | None = None
+        self.helper_modules: tuple[str, ...] = ()  # a one-shot warm build's helper imports these (publish)
         self.read: tuple[SiteConfig, list[Document], SiteIndex] | None = None  # the last run's reading
         self.searching = False  # make the search index too (publish, the dev server)
         self.search_later = False  # the caller starts the indexer (the dev server: after the build)
@@ -485,6 +486,8 @@ class Runner(Executor):
         state = self.disk.load(self._manifest_name())
         self.manifest = state.get("files", {})
         if state.get("inputs") != self._inputs_digest(inputs) or not self._output_intact():
+            if self.helper_modules:  # something will be built: a helper imports spaCy meanwhile
+                self.helper = Helper(self.helper_modules)
             return None
         return BuildResult(list(state.get("diagnostics", [])), {k: Previous(v[0]) for k, v in self.manifest.items()},
                            {}, 0.0, unchanged=True)
@@ -715,8 +718,8 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
     run = Runner(os.path.abspath(site), cache, jobs, out, keep_bytes=False)
     run.spool = spool_dir(out) if jobs > 1 else None
     run.searching = True
-    if jobs > 1 and run.disk.exists("stamps"):  # a warm build links a few files: import spaCy meanwhile
-        run.helper = Helper(("site_builder.glossary",))
+    if jobs > 1 and run.disk.exists("stamps"):  # a warm build links a few files: a helper imports spaCy
+        run.helper_modules = ("site_builder.glossary",)  # meanwhile, once the build knows it has work
     try:
         with paused_gc():
             result = build(os.path.abspath(site), Options(drafts, strict, base_url), run)

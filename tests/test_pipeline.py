@@ -114,3 +114,33 @@ def test_a_warm_edit_is_linked_by_the_helper_or_without_it(tmp_path: Path) -> No
         assert run_cli("build", "--site", str(site), "--out", str(cold), "--jobs", "1", "--no-cache").returncode == 0
         built = {p.relative_to(site / "public"): p.read_bytes() for p in (site / "public").rglob("*") if p.is_file()}
         assert built == {p.relative_to(cold): p.read_bytes() for p in cold.rglob("*") if p.is_file()}
+
+
+_COUNT_HELPERS = """
+import sys
+import site_builder.parallel as p
+started = []
+real = p.Helper.__init__
+def counting(self, modules):
+    started.append(modules)
+    real(self, modules)
+p.Helper.__init__ = counting
+from site_builder.cli import main
+code = main(["build", "--site", sys.argv[1], "--jobs", "2"])
+print("helpers started:", len(started))
+sys.exit(code)
+"""
+
+
+def test_a_build_with_nothing_to_do_starts_no_helper(tmp_path: Path) -> None:
+    """The helper (spaCy imported on the other core) starts only once the build knows it
+    has something to link: a build with nothing changed stays a small, quick process."""
+    site = site_with_people(tmp_path / "site")
+    assert run_cli("build", "--site", str(site), "--jobs", "2").returncode == 0
+    for change, helpers in ((None, 0), ("Sergei Shoigu went to Pyongyang.\n", 1)):
+        if change:
+            write_article(site, "visit", change, date="2023-07-27")
+        done = subprocess.run([sys.executable, "-c", _COUNT_HELPERS, str(site)], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert f"helpers started: {helpers}" in done.stdout, done.stdout
