@@ -385,9 +385,10 @@ def entry_page(site: Site, slug: str) -> Page:
             "referenced_by": [site.card(h) for h in referenced if h.slug not in mentioned],
             "previews": site.previews(preview_slugs),
         }
+    shown = {b.source.slug for b in mentions} | {h.slug for h in referenced} | set(preview_slugs)  # cards, previews
     return Page(f"glossary/{slug}/index.html", "entry.html",
-                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "together:" + slug,
-                 "headers"), context)
+                ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "together:" + slug)
+                + _headers(sorted(shown)), context)
 
 
 def tag_page(site: Site, slug: str) -> Page:
@@ -399,7 +400,7 @@ def tag_page(site: Site, slug: str) -> Page:
                          "kind": "tag"},
                 "tag": tag, "articles": [site.article_card(a) for a in members],
                 "structured_data": site.ld(site.trail(("Tags", site.root + "tags/"), (name, tag["url"])))}
-    return Page(f"tags/{slug}/index.html", "tag.html", ("tag:" + slug, "headers"), context)
+    return Page(f"tags/{slug}/index.html", "tag.html", ("tag:" + slug,) + _headers(a.slug for a in members), context)
 
 
 def tags_page(site: Site, key: str) -> Page:
