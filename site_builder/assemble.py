@@ -21,7 +21,6 @@ page type is one function here (and its template): see the README, "Adding a pag
 
 from __future__ import annotations
 
-import functools
 import json
 import unicodedata
 from dataclasses import dataclass, field

@@ -395,7 +395,6 @@ def _syntax_error(path: str, exc: yaml.MarkedYAMLError, yaml_text: str, first_li
     """Scanner, parser and composer errors: what the editor wrote that YAML cannot read."""
     context = exc.context or ""
     problem = exc.problem or ""
-    both = f"{context} | {problem}"
     at = exc.problem_mark or exc.context_mark
     message = " ".join(p for p in (context, problem) if p) or "invalid YAML"
     hint = GENERIC_HINT

@@ -5,7 +5,7 @@ that stands in a body or a mention sentence where each one's mark was left."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 from site_builder import markdown
 from site_builder.errors import Diagnostic, warning
