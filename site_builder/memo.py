@@ -86,6 +86,19 @@ class Memo:
         if self.saving:
             self.used.setdefault(name, set()).update(keys)
 
+    def prune(self, name: str, keys: list[Hashable], whole: bool) -> None:
+        """Forget results nobody will read: a one-shot build that saves keeps only what this
+        run used (results replaced by an edit would otherwise stay in memory until the end:
+        ~10 MB for a glossary edit that relinks 555 articles); a long session, once a whole
+        map's table holds more than twice what its documents use."""
+        table = self.tables[name]
+        if self.saving:
+            used = self.used[name]
+            if len(table) > len(used):
+                self.tables[name] = {k: v for k, v in table.items() if k in used}
+        elif whole and len(table) > 2 * len(keys) + 64:
+            self.tables[name] = {k: table[k] for k in keys}
+
     def begin(self) -> None:
         self.used = {}
 
@@ -154,9 +167,9 @@ class Executor:
             for k, result in zip(missing, self._compute(stage, list(missing.values()))):
                 table[k] = result
         self.memo.use(stage.name, keys)  # type: ignore[union-attr]
-        if len(table) > 2 * len(keys) + 64 and len(items) > 64:  # a long session: keep what documents use
-            self.memo.tables[stage.name] = table = {k: table[k] for k in keys}  # type: ignore[union-attr]
-        return [(k, table[k]) for k in keys]
+        results = [(k, table[k]) for k in keys]
+        self.memo.prune(stage.name, keys, len(items) > 64)  # type: ignore[union-attr]
+        return results
 
     def derive(self, name: str, source: dict[Any, Any], make: Callable[[dict[Any, Any]], Any]) -> Any:
         """``make(source)``, unless every value of ``source`` is the very object it was in

@@ -229,3 +229,24 @@ def test_clean_removes_the_cache(tmp_path: Path) -> None:
 def test_bad_jobs_is_a_usage_error(tmp_path: Path, bad: str) -> None:
     site = generated_site(tmp_path / "site", n_articles=2)
     assert run_cli("build", "--site", str(site), "--jobs", bad).returncode == 2
+
+
+def test_a_one_shot_build_keeps_only_the_results_this_run_used(tmp_path: Path) -> None:
+    """A warm build loads a stage's table from the cache; the results an edit replaced are
+    dropped as soon as the stage has run (a glossary edit that relinks hundreds of articles
+    would otherwise hold both copies until the end), and only the used ones are saved."""
+    from site_builder.cache import DiskCache
+    from site_builder.memo import Executor, Memo, Stage
+
+    stage = Stage("double", key=lambda x: x, compute=lambda x, _: 2 * x)
+    first = Executor(Memo(DiskCache(str(tmp_path)), saving=True))
+    assert first.map(stage, [1, 2, 3]) == [2, 4, 6]
+    first.memo.save()
+    second = Executor(Memo(DiskCache(str(tmp_path)), saving=True))
+    second.memo.begin()
+    assert second.map(stage, [1, 2, 4]) == [2, 4, 8]
+    assert set(second.memo.tables["double"]) == {1, 2, 4}
+    assert second.map(stage, [5]) == [10]  # a second map of the same stage in the same run keeps the first's
+    assert set(second.memo.tables["double"]) == {1, 2, 4, 5}
+    second.memo.save()
+    assert set(Memo(DiskCache(str(tmp_path))).table("double")) == {1, 2, 4, 5}
