@@ -2,6 +2,8 @@
 
     python bench/eval_suggest.py            # both figures, with every judgement printed
     python bench/eval_suggest.py --quiet    # the figures only
+    python bench/eval_suggest.py --quiet --seeds 5   # and the completed glossary's recall for
+                                            # 5 other shuffles × rounds of 5, 10, 20 entries
 
 The site is bench/link_eval: its 25 news texts as articles and its 66-entry glossary
 (bench/link_eval/glossary.yaml), built through the real pipeline (``build.suggest``).
@@ -30,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 from collections import Counter
@@ -87,12 +90,12 @@ def completed(glossary: list[dict]) -> list[dict]:
     return out
 
 
-def recall(glossary: list[dict], work: Path, quiet: bool) -> tuple[int, int]:
+def recall(glossary: list[dict], work: Path, quiet: bool, seed: int = 14, size: int = ROUND) -> tuple[int, int]:
     slugs = recurring_entries()
-    random.Random(14).shuffle(slugs)
+    random.Random(seed).shuffle(slugs)
     found = total = 0
-    for r in range(0, len(slugs), ROUND):
-        removed = slugs[r:r + ROUND]
+    for r in range(0, len(slugs), size):
+        removed = slugs[r:r + size]
         make_site(work, [e for e in glossary if e["slug"] not in removed])
         top = suggest(str(work), cache=False).top(2, 2 * len(removed))
         offered = [{key_of(s.name), *map(key_of, s.aliases)} for s in top]
@@ -103,7 +106,7 @@ def recall(glossary: list[dict], work: Path, quiet: bool) -> tuple[int, int]:
             found += rank is not None
             total += 1
             if not quiet:
-                print(f"  round {r // ROUND + 1}: {slug:28} {'found at ' + str(rank) if rank else 'MISSED'}")
+                print(f"  round {r // size + 1}: {slug:28} {'found at ' + str(rank) if rank else 'MISSED'}")
     return found, total
 
 
@@ -126,6 +129,9 @@ def precision(glossary: list[dict], work: Path, min_articles: int, quiet: bool) 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--seeds", type=int, default=0, metavar="N",
+                    help="also measure the completed glossary's recall with N other shuffles and rounds of 5, "
+                         "10 and 20 removed entries (is the figure a lucky partition?)")
     args = ap.parse_args(argv)
     glossary = yaml.safe_load((CORPUS / "glossary.yaml").read_text(encoding="utf-8"))
     work = Path(tempfile.mkdtemp(prefix="eval-suggest-")) / "site"
@@ -138,13 +144,27 @@ def main(argv: list[str] | None = None) -> int:
         g2, n2 = precision(glossary, work, 2, args.quiet)
         print("precision of the top 20, --min-articles 1:")
         g1, n1 = precision(glossary, work, 1, args.quiet)
+        spread = robustness(completed(glossary), work, args.seeds)
     finally:
         shutil.rmtree(work.parent, ignore_errors=True)
     print(f"recall, glossary as it is: {f0}/{t0} = {f0 / t0:.3f} (target ≥ {RECALL_TARGET})")
     print(f"recall, completed glossary: {f}/{t} = {f / t:.3f} (target ≥ {RECALL_TARGET})")
     print(f"precision, top {n2} at --min-articles 2: {g2}/{n2} = {g2 / max(n2, 1):.3f} (target ≥ {PRECISION_TARGET})")
     print(f"precision, top {n1} at --min-articles 1: {g1}/{n1} = {g1 / max(n1, 1):.3f}")
+    for size, rates in spread.items():
+        print(f"recall, completed glossary, {len(rates)} shuffles, rounds of {size}: "
+              f"median {statistics.median(rates):.3f}, lowest {min(rates):.3f}")
     return 0
+
+
+def robustness(glossary: list[dict], work: Path, seeds: int) -> dict[int, list[float]]:
+    """Recall on the completed glossary for other shuffles and round sizes."""
+    spread: dict[int, list[float]] = {}
+    for size in (5, 10, 20) if seeds else ():
+        for seed in range(1, seeds + 1):
+            f, t = recall(glossary, work, True, seed=seed, size=size)
+            spread.setdefault(size, []).append(f / t)
+    return spread
 
 
 if __name__ == "__main__":
