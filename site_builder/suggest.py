@@ -156,7 +156,7 @@ def _blocks(doc: Document, allow_html: bool) -> Iterable[tuple[str, list[str], i
             else:
                 depth = 1 if c.type == "link_open" else 0
                 parts.append(BARRIER)
-                visible.append(c.content if c.type == "code_inline" else "")
+                visible.append(c.content if c.type in ("code_inline", markdown.XREF) else "")  # [[slug]] as written
         yield "".join(parts), visible, doc.body_line + (tok.map[0] if tok.map else 0)
 
 

@@ -77,6 +77,20 @@ def test_json_contract(site: Path) -> None:
     assert shoigu["examples"][2]["line"] == 8  # "Sergei" on line 8 of two.md; the name crosses a line break
 
 
+def test_an_example_sentence_keeps_its_cross_references_and_code(site: Path) -> None:
+    """The sentence shown is the one the editor wrote: a cross-reference or code inside it
+    is shown as written, not dropped ("described in , and…")."""
+    write_glossary(site, glossary_entries())
+    for slug in ("one", "two"):
+        write_article(site, slug, f"Later Sergei Shoigu signed the deal described in [[{'two' if slug == 'one' else 'one'}]], "
+                                  "under clause `4b`.\n", date="2023-03-01")
+    out = run_cli("suggest", "--site", str(site), "--format", "json", "--no-cache")
+    assert out.returncode == 0, out.stderr
+    sentences = [ex["sentence"] for ex in json.loads(out.stdout)[0]["examples"]]
+    assert sentences == ["Later Sergei Shoigu signed the deal described in [[two]], under clause 4b.",
+                         "Later Sergei Shoigu signed the deal described in [[one]], under clause 4b."]
+
+
 def test_json_type_only_when_known(site: Path) -> None:
     write_glossary(site, glossary_entries())
     for n in (1, 2):
