@@ -38,16 +38,19 @@ from site_builder.model import (
     ENTRY_TYPES,
     TYPE_NAMES,
     ArticleHeader,
+    BodyImage,
     EntryHeader,
     LinkedDocument,
     digest,
 )
 from site_builder import structured
-from site_builder.refs import Resolved, resolve_body
+from site_builder.refs import Resolved, plain_image, resolve_body
 from site_builder.related import Pick
 from site_builder.render import ICON_LINKS, MANIFEST_ICONS, Tools, format_date, theme_icons
 
 FEED_SIZE = 20
+# How wide a body image shows: the text column (68ch of the body font, at most ~46rem), else the screen.
+BODY_IMAGE_SIZES = "(min-width: 50rem) 46rem, 100vw"
 
 @dataclass(frozen=True)
 class Page:
@@ -206,7 +209,30 @@ class Site:
 
         def cards(headers: list[ArticleHeader | EntryHeader]) -> str:
             return tools.card_list([self.card(h) for h in headers], "related-block") + "\n"
-        return Markup(resolve_body(self.linked[key], self.resolved[key], self.index, cards))
+        lead = kind == ARTICLE and self.index.articles[slug].image is not None
+        return Markup(resolve_body(self.linked[key], self.resolved[key], self.index, cards,
+                                   lambda im: self.body_image(im, lead)))
+
+    def body_image(self, im: BodyImage, lead: bool) -> str:
+        """A body image with its width and height (read from the file: no layout shift),
+        its smaller copies as a ``srcset``, and ``loading="lazy"`` unless it is the first
+        thing a reader sees of the body (its first image, in the introduction, on a page
+        with no lead image above it)."""
+        size = self.image_sizes.get(im.out_path)
+        attrs: list[tuple[str, str | int]] = []
+        if size is not None:
+            attrs += [("width", size[0]), ("height", size[1])]
+            copies = self.srcsets.get(im.out_path)
+            if copies:
+                attrs += [("srcset", ", ".join([f"{self.root}{quote(p)} {w}w" for p, w in copies] + [f"{im.src} {size[0]}w"])),
+                          ("sizes", BODY_IMAGE_SIZES)]
+        if lead or not im.first:
+            attrs.append(("loading", "lazy"))
+        return plain_image(im, *attrs, ("decoding", "async"))
+
+    def image_inputs(self, kind: str, slug: str) -> tuple[str, ...]:
+        """The images of content/ a body shows, as page inputs (an edited file re-renders the page)."""
+        return tuple(dict.fromkeys("image:" + im.out_path for im in self.linked[(kind, slug)].images))
 
     def targets(self, kind: str, slug: str) -> list[str]:
         return self.resolved[(kind, slug)].found()
@@ -288,7 +314,7 @@ def article_page(site: Site, slug: str) -> Page:
             image = {"src": site.image_url(a.image.src), "alt": a.image.alt, "width": size[0], "height": size[1],
                      "caption": a.image.caption, "credit": a.image.credit, "srcset": ""}
             if site.srcsets.get(local) and size[0]:
-                image["srcset"] = ", ".join([f"{site.root}{p} {w}w" for p, w in site.srcsets[local]]
+                image["srcset"] = ", ".join([f"{site.root}{quote(p)} {w}w" for p, w in site.srcsets[local]]
                                             + [f"{image['src']} {size[0]}w"])
         card = site.article_card(a)
         return {
@@ -305,7 +331,7 @@ def article_page(site: Site, slug: str) -> Page:
     lead = site.local_image(a.image.src) if a.image is not None else None
     return Page(f"articles/{slug}/index.html", "article.html",
                 ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs)
-                + (("image:" + lead,) if lead else ()), context)
+                + (("image:" + lead,) if lead else ()) + site.image_inputs(ARTICLE, slug), context)
 
 
 def article_ld(site: Site, a: ArticleHeader, image: dict[str, str] | None) -> dict[str, Any]:
@@ -387,7 +413,7 @@ def entry_page(site: Site, slug: str) -> Page:
     shown = {b.source.slug for b in mentions} | {h.slug for h in referenced} | set(preview_slugs)  # cards, previews
     return Page(f"glossary/{slug}/index.html", "entry.html",
                 ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "together:" + slug)
-                + _headers(sorted(shown)), context)
+                + _headers(sorted(shown)) + site.image_inputs(ENTRY, slug), context)
 
 
 def tag_page(site: Site, slug: str) -> Page:
@@ -440,8 +466,9 @@ def feed_page(site: Site, key: str) -> Page:
             "home_url": site.config.absolute(site.root),
         }
     shown = [a.slug for a in newest] + [t for a in newest for t in site.targets(ARTICLE, a.slug)]
-    return Page("feed.xml", "feed.xml", ("articles",) + tuple("body:" + a.slug for a in newest) + _headers(shown),
-                context)
+    images = tuple(dict.fromkeys(n for a in newest for n in site.image_inputs(ARTICLE, a.slug)))
+    return Page("feed.xml", "feed.xml", ("articles",) + tuple("body:" + a.slug for a in newest) + _headers(shown)
+                + images, context)
 
 
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",

@@ -25,7 +25,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from site_builder.model import XREF_MARK
+from site_builder.model import IMAGE_MARK, XREF_MARK
 from site_builder.urls import safe_url, slugify
 
 XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
@@ -106,12 +106,27 @@ def parser(allow_html: bool = False) -> MarkdownIt:
     image = md.renderer.rules["image"]
 
     def _render_image(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        """Images in a body load when they come near the screen (the lead image does not)."""
+        """An image of the site's own renders as its mark (the page puts in its size, see
+        ``image_html``); another site's loads when it comes near the screen."""
+        if tokens[idx].meta and "image" in tokens[idx].meta:
+            return IMAGE_MARK.format(tokens[idx].meta["image"])
         tokens[idx].attrSet("loading", "lazy")
         tokens[idx].attrSet("decoding", "async")
         return image(tokens, idx, options, env)
     md.renderer.rules["image"] = _render_image
     return md
+
+
+def image_alt(token: Token) -> str:
+    """An image token's alt text, as the renderer writes it (its text, without markup)."""
+    md = parser(False)
+    return md.renderer.renderInlineAsText(token.children or [], md.options, {})
+
+
+def image_html(attrs: Sequence[tuple[str, str | int]]) -> str:
+    """An ``<img>`` with these attributes, in this order, escaped as the renderer escapes."""
+    md = parser(False)
+    return md.renderer.renderToken([Token("image", "img", 0, attrs={k: v for k, v in attrs})], 0, md.options, {})
 
 
 TYPO_MAX_QUOTES = 200  # per paragraph (inline block); more stay straight (see the docstring)
