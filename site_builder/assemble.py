@@ -30,6 +30,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from site_builder.backlinks import Backlinks
+from site_builder.markdown import typeset
 from site_builder.config import SiteConfig
 from site_builder.index import SiteIndex, tag_page_slug
 from site_builder.model import (
@@ -133,10 +134,11 @@ class Site:
 
     def __post_init__(self) -> None:
         self.root = self.config.root
+        self.title = typeset(self.config.title)  # as pages show it (site.yaml's text is typeset like front matter)
         self.articles, self.entries, self.tags = self.lists.articles, self.lists.entries, self.lists.tags
         self.values = {  # what every template sees as `site`
-            "title": self.config.title, "description": self.config.description, "language": self.config.language,
-            "base_url": self.config.base_url, "root": self.root, "author": self.config.author or self.config.title,
+            "title": self.title, "description": typeset(self.config.description), "language": self.config.language,
+            "base_url": self.config.base_url, "root": self.root, "author": typeset(self.config.author) or self.title,
             "assets": {name: self.root + path for name, path in self.assets.items()},
             "icons": [{"rel": rel, "url": self.root + name, "type": type_, "sizes": sizes}
                       for name, rel, type_, sizes in ICON_LINKS],
@@ -156,9 +158,9 @@ class Site:
 
     def article_card(self, a: ArticleHeader) -> dict[str, Any]:
         modified = a.modified
-        return {"kind": "article", "slug": a.slug, "title": a.title, "url": self.url(a.slug), "date": a.date,
+        return {"kind": "article", "slug": a.slug, "title": typeset(a.title), "url": self.url(a.slug), "date": a.date,
                 "updated": modified if modified != a.date else None, "modified": modified, "draft": a.draft,
-                "summary": a.summary, "byline": a.byline, "tags": [self.tag(t) for t in a.tags]}
+                "summary": typeset(a.summary), "byline": typeset(a.byline), "tags": [self.tag(t) for t in a.tags]}
 
     def absolute(self, url: str) -> str:
         return self.config.absolute(url)
@@ -180,12 +182,13 @@ class Site:
 
     def trail(self, *steps: tuple[str, str]) -> dict[str, Any]:
         """Breadcrumbs from the home page through ``steps`` (name, root-relative URL)."""
-        return structured.breadcrumbs([(self.config.title, self.absolute(self.root))]
+        return structured.breadcrumbs([(self.title, self.absolute(self.root))]
                                       + [(name, self.absolute(url)) for name, url in steps])
 
     def entry_card(self, e: EntryHeader) -> dict[str, Any]:
-        return {"kind": "entry", "slug": e.slug, "title": e.title, "url": self.url(e.slug), "summary": e.summary,
-                "type": e.type, "type_name": TYPE_NAMES[e.type], "aliases": list(e.aliases)}
+        return {"kind": "entry", "slug": e.slug, "title": typeset(e.title), "url": self.url(e.slug),
+                "summary": typeset(e.summary), "type": e.type, "type_name": TYPE_NAMES[e.type],
+                "aliases": [typeset(x) for x in e.aliases]}
 
     def card(self, h: ArticleHeader | EntryHeader) -> dict[str, Any]:
         return self.article_card(h) if isinstance(h, ArticleHeader) else self.entry_card(h)
@@ -196,9 +199,11 @@ class Site:
         for slug in sorted(set(slugs)):
             h = self.index.header(slug)
             if isinstance(h, EntryHeader):
-                data[slug] = {"title": h.title, "type": TYPE_NAMES[h.type], "summary": h.summary, "url": self.url(slug)}
+                data[slug] = {"title": typeset(h.title), "type": TYPE_NAMES[h.type], "summary": typeset(h.summary),
+                              "url": self.url(slug)}
             elif h is not None:
-                data[slug] = {"title": h.title, "type": "Article · " + format_date(h.date), "summary": h.summary,
+                data[slug] = {"title": typeset(h.title), "type": "Article · " + format_date(h.date),
+                              "summary": typeset(h.summary),
                               "url": self.url(slug)}
         return _json_for_html(data)
 
@@ -291,7 +296,7 @@ def _headers(slugs: Iterable[str]) -> tuple[str, ...]:
 
 def home_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
-        return {"page": {"title": site.config.title, "url": site.root, "description": site.config.description,
+        return {"page": {"title": site.title, "url": site.root, "description": site.values["description"],
                          "kind": "index"},
                 "articles": [site.article_card(a) for a in site.articles]}
     return Page("index.html", "index.html", ("articles", "headers"), context)
@@ -312,18 +317,19 @@ def article_page(site: Site, slug: str) -> Page:
             local = site.local_image(a.image.src) or ""
             size = site.image_sizes.get(local) or (None, None)
             image = {"src": site.image_url(a.image.src), "alt": a.image.alt, "width": size[0], "height": size[1],
-                     "caption": a.image.caption, "credit": a.image.credit, "srcset": ""}
+                     "caption": typeset(a.image.caption), "credit": typeset(a.image.credit), "srcset": ""}
             if site.srcsets.get(local) and size[0]:
                 image["srcset"] = ", ".join([f"{site.root}{quote(p)} {w}w" for p, w in site.srcsets[local]]
                                             + [f"{image['src']} {size[0]}w"])
         card = site.article_card(a)
         return {
-            "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article",
+            "page": {"title": card["title"], "url": site.url(slug), "description": card["summary"], "kind": "article",
                      "image": {"url": site.absolute(image["src"]), "alt": image["alt"]} if image else None},
-            "article": {**card, "source": a.source, "image": image, "corrections": a.corrections,
+            "article": {**card, "source": typeset(a.source), "image": image,
+                        "corrections": [{"date": c.date, "text": typeset(c.text)} for c in a.corrections],
                         "body": site.body(ARTICLE, slug, tools), "toc": table_of_contents(doc),
                         "reading_minutes": reading_minutes(doc.words)},
-            "structured_data": site.ld(article_ld(site, a, image), site.trail((a.title, site.url(slug)))),
+            "structured_data": site.ld(article_ld(site, a, image), site.trail((card["title"], site.url(slug)))),
             "related": [{**site.card(p.header), "explicit": p.explicit} for p in picks],
             "referenced_by": [site.card(h) for h in referenced],
             "previews": site.previews(preview_slugs),
@@ -336,14 +342,15 @@ def article_page(site: Site, slug: str) -> Page:
 
 def article_ld(site: Site, a: ArticleHeader, image: dict[str, str] | None) -> dict[str, Any]:
     return structured.news_article(
-        url=site.absolute(site.url(a.slug)), headline=a.title, description=a.summary, published=a.date,
-        modified=a.modified, image=site.absolute(image["src"]) if image else None, byline=a.byline,
-        site_title=site.config.title, home=site.absolute(site.root), logo=site.absolute(site.root + "icon-512.png"),
+        url=site.absolute(site.url(a.slug)), headline=typeset(a.title), description=typeset(a.summary),
+        published=a.date, modified=a.modified, image=site.absolute(image["src"]) if image else None,
+        byline=typeset(a.byline),
+        site_title=site.title, home=site.absolute(site.root), logo=site.absolute(site.root + "icon-512.png"),
         tags=a.tags, language=site.config.language)
 
 
 def glossary_name(site: Site) -> str:
-    return f"{site.config.title}: glossary"
+    return f"{site.title}: glossary"
 
 
 def index_letter(sort_key: str) -> str:
@@ -352,8 +359,13 @@ def index_letter(sort_key: str) -> str:
     return first if len(first) == 1 and "A" <= first <= "Z" else "#"
 
 
+_STRAIGHT = str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")
+
+
 def _folded(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    """Text as the filter box compares it: no accents, no case, straight quotes."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold() \
+        .translate(_STRAIGHT)
 
 
 def glossary_letters(site: Site) -> list[dict[str, Any]]:
@@ -376,10 +388,11 @@ def glossary_index_page(site: Site, key: str) -> Page:
                     for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
         if "#" in present:
             alphabet.append({"letter": "#", "id": "letter-other", "present": True})
-        description = f"Every person, organisation and place explained on {site.config.title}."
+        description = f"Every person, organisation and place explained on {site.title}."
         url = site.root + "glossary/"
         terms = structured.defined_term_set(name=glossary_name(site), url=site.absolute(url), description=description,
-                                            terms=[(e.title, site.absolute(site.url(e.slug))) for e in site.entries])
+                                            terms=[(typeset(e.title), site.absolute(site.url(e.slug)))
+                                                   for e in site.entries])
         return {"page": {"title": "Glossary", "url": url, "description": description, "kind": "glossary_index"},
                 "letters": letters, "alphabet": alphabet, "count": len(site.entries),
                 "previews": site.previews(e.slug for e in site.entries),
@@ -397,13 +410,15 @@ def entry_page(site: Site, slug: str) -> Page:
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
         mentioned = {b.source.slug for b in mentions} | set(site.targets(ENTRY, slug))  # each page once
+        card = site.entry_card(e)
         return {
-            "page": {"title": e.title, "url": site.url(slug), "description": e.summary, "kind": "entry"},
-            "entry": {**site.entry_card(e), "body": site.body(ENTRY, slug, tools)},
+            "page": {"title": card["title"], "url": site.url(slug), "description": card["summary"], "kind": "entry"},
+            "entry": {**card, "body": site.body(ENTRY, slug, tools)},
             "structured_data": site.ld(structured.defined_term(
-                name=e.title, url=site.absolute(site.url(slug)), description=e.summary, aliases=e.aliases,
+                name=card["title"], url=site.absolute(site.url(slug)), description=card["summary"],
+                aliases=card["aliases"],
                 set_name=glossary_name(site), set_url=site.absolute(site.root + "glossary/")),
-                site.trail(("Glossary", site.root + "glossary/"), (e.title, site.url(slug)))),
+                site.trail(("Glossary", site.root + "glossary/"), (card["title"], site.url(slug)))),
             "mentioned_in": [{**site.card(b.source), "sentence": b.sentence} for b in mentions],
             "together": [{**site.entry_card(site.index.entries[s]), "count": n}
                          for s, n in site.together.get(slug, ()) if s in site.index.entries],
@@ -439,7 +454,7 @@ def search_page(site: Site, key: str) -> Page:
     """``/search/``: the form, and the results that search.js finds with Pagefind."""
     def context(site: Site, tools: Any) -> dict[str, Any]:
         return {"page": {"title": "Search", "url": site.root + "search/", "kind": "search",
-                         "description": f"Search the articles and the glossary of {site.config.title}."},
+                         "description": f"Search the articles and the glossary of {site.title}."},
                 "bundle": site.root + "pagefind/",
                 "filters": {"type": [TYPE_NAMES[t] for t in ENTRY_TYPES if any(e.type == t for e in site.entries)],
                             "tag": [name for name, _ in site.tags.values()],
@@ -458,7 +473,7 @@ def feed_page(site: Site, key: str) -> Page:
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
         return {
-            "page": {"title": site.config.title, "url": site.root + "feed.xml", "description": "", "kind": "feed"},
+            "page": {"title": site.title, "url": site.root + "feed.xml", "description": "", "kind": "feed"},
             "updated": max(a.modified for a in newest) if newest else None,
             "entries": [{**site.article_card(a), "abs_url": site.config.absolute(site.url(a.slug)),
                          "image": feed_image(site, a), "body": site.body(ARTICLE, a.slug, tools)} for a in newest],

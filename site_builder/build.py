@@ -35,6 +35,7 @@ from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics,
 from site_builder.images import is_image, read_image
 from site_builder.index import SiteIndex, build_index, index_key, unmentioned
 from site_builder.link import GlossarySlices, link, link_key, link_many
+from site_builder.markdown import typeset
 from site_builder.memo import Executor, Memo, Stage
 from site_builder.model import ARTICLE, ENTRY, ArticleHeader, CrossRef, Document, LinkedDocument, digest
 from site_builder.parallel import Helper
@@ -237,8 +238,16 @@ def search_document(site: Site, d: LinkedDocument) -> bytes:
     index, language = site.index, site.config.language
     body = resolve_body(d, site.resolved[(d.kind, d.slug)], index, lambda headers: "")
     if d.kind == ARTICLE:
-        return article_document(index.articles[d.slug], body, d.entities, language)
-    return entry_document(index.entries[d.slug], body, language)
+        return article_document(shown(index.articles[d.slug]), body, d.entities, language)
+    return entry_document(shown(index.entries[d.slug]), body, language)
+
+
+def shown(h: Any) -> Any:
+    """A header as a reader sees it: its title, summary and aliases typeset like body text."""
+    if isinstance(h, ArticleHeader):
+        return dataclasses.replace(h, title=typeset(h.title), summary=typeset(h.summary))
+    return dataclasses.replace(h, title=typeset(h.title), summary=typeset(h.summary),
+                               terms=tuple(dataclasses.replace(t, value=typeset(t.value)) for t in h.terms))
 
 
 def search_documents(site: Site, docs: Iterable[LinkedDocument]) -> Any:

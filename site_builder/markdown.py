@@ -18,6 +18,7 @@ import re
 from typing import Any, Sequence
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_core.smartquotes import smartquotes
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
@@ -155,6 +156,21 @@ def _typography(state: Any) -> None:
             smartquotes(state)
         finally:
             state.tokens = tokens
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def typeset(text: str) -> str:
+    """Plain text (a title, a summary, a caption: front matter a reader sees) typeset as
+    body text is (``_typography``: curly quotes, dashes, ellipsis), and nothing else: no
+    Markdown is read in it, and the same TYPO_MAX_QUOTES guard keeps it linear."""
+    if not text or not (_QUOTES.search(text) or _DASHES.search(text)):
+        return text
+    md = parser(False)
+    inline = Token("inline", "", 0)
+    inline.content = text
+    inline.children = [_text_token(text)]
+    _typography(StateCore(text, md, {}, [inline]))
+    return "".join(c.content for c in inline.children)
 
 
 def _dashes(children: Sequence[Token]) -> None:

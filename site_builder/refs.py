@@ -49,7 +49,7 @@ def resolve(doc: LinkedDocument, index: SiteIndex) -> Resolved:
 
 def _link_text(ref: Ref, target: str | None, index: SiteIndex) -> str:
     header = index.header(target) if target is not None else None
-    return ref.text or (header.title if header is not None else ref.slug)
+    return markdown.typeset(ref.text or (header.title if header is not None else ref.slug))
 
 
 def resolve_text(text: str, doc: LinkedDocument, resolved: Resolved, index: SiteIndex) -> str:
@@ -65,7 +65,7 @@ def resolve_text(text: str, doc: LinkedDocument, resolved: Resolved, index: Site
 
 def resolve_body(doc: LinkedDocument, resolved: Resolved, index: SiteIndex,
                  cards: Callable[[list[ArticleHeader | EntryHeader]], str],
-                 image: Callable[[BodyImage], str] = lambda im: plain_image(im)) -> str:
+                 image: Callable[[BodyImage], str] = lambda im: plain_image(im, *LAZY)) -> str:
     """The body's HTML with its marks filled in: a link for each cross-reference (its
     text where it resolves to nothing), ``cards(headers)`` for each related block,
     ``image(body_image)`` for each image of the site's own. A block leaves out the pages
@@ -91,6 +91,9 @@ def resolve_body(doc: LinkedDocument, resolved: Resolved, index: SiteIndex,
             headers = [h for h in map(index.header, dict.fromkeys(slugs)) if h is not None]
             parts[i] = cards(headers) if headers else ""
     return "".join(parts)
+
+
+LAZY = (("loading", "lazy"), ("decoding", "async"))  # an image whose size this page does not know
 
 
 def plain_image(im: BodyImage, *attrs: tuple[str, str | int]) -> str:
