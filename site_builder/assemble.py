@@ -229,8 +229,8 @@ class Site:
             attrs += [("width", size[0]), ("height", size[1])]
             copies = self.srcsets.get(im.out_path)
             if copies:
-                attrs += [("srcset", ", ".join([f"{self.root}{quote(p)} {w}w" for p, w in copies] + [f"{im.src} {size[0]}w"])),
-                          ("sizes", BODY_IMAGE_SIZES)]
+                srcset = [f"{self.root}{quote(p)} {w}w" for p, w in copies] + [f"{im.src} {size[0]}w"]
+                attrs += [("srcset", ", ".join(srcset)), ("sizes", BODY_IMAGE_SIZES)]
         if lead or not im.first:
             attrs.append(("loading", "lazy"))
         return plain_image(im, *attrs, ("decoding", "async"))

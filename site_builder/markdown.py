@@ -8,6 +8,9 @@ dropped. Typography (``_typography``): curly quotes by markdown-it's smartquotes
 dashes and the ellipsis, in text only (never in code, URLs or raw HTML). Smartquotes is
 quadratic in the quotes of one paragraph (it rebuilds the text at each quote), so a paragraph
 with more than TYPO_MAX_QUOTES quotes keeps them straight: the cost stays linear.
+``typeset`` applies the same rules to plain text (titles, summaries, captions).
+An image the link stage numbered (``meta["image"]``: a file of the site's own) renders as its
+mark, and the page writes its ``<img>`` (``image_html``) once the file's size is known.
 Linkify stays off (it has quadratic inputs).
 """
 
