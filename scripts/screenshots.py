@@ -5,7 +5,8 @@
 
 Builds the sample site (content/, site.yaml, templates/) into a temporary folder, serves
 it on 127.0.0.1 and takes full-page PNGs in Chromium (/usr/bin/chromium, headless) of the
-main article, the glossary index and an entry, at 390 and 1280 px, in light and dark.
+main article, the glossary index and an entry, at 390 and 1280 px, in light and dark (lazy
+images loaded first, as a reader scrolling down would see them).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def build_sample(work: Path) -> Path:
     return site / "public"
 
 
+def show_every_image(page) -> None:
+    """A full-page screenshot shows what a reader who scrolls sees: lazy images are loaded
+    (a reader's browser loads them as they come near; a screenshot does not scroll)."""
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach((i) => { i.loading = 'eager'; })")
+    page.wait_for_function("[...document.images].every((i) => i.complete)")
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -62,6 +70,7 @@ def main() -> None:
                         page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
                         for name, path in PAGES.items():
                             page.goto(base + path)
+                            show_every_image(page)
                             target = out / f"{name}-{width}-{scheme}.png"
                             page.screenshot(path=str(target), full_page=True)
                             print(target)

@@ -31,6 +31,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from site_builder.backlinks import Backlinks
+from site_builder.markdown import typeset
 from site_builder.config import SiteConfig
 from site_builder.index import SiteIndex, tag_page_slug
 from site_builder.model import (
@@ -39,16 +40,19 @@ from site_builder.model import (
     ENTRY_TYPES,
     TYPE_NAMES,
     ArticleHeader,
+    BodyImage,
     EntryHeader,
     LinkedDocument,
     digest,
 )
 from site_builder import structured
-from site_builder.refs import Resolved, resolve_body
+from site_builder.refs import Resolved, plain_image, resolve_body
 from site_builder.related import Pick
 from site_builder.render import ICON_LINKS, MANIFEST_ICONS, Tools, format_date, theme_icons
 
 FEED_SIZE = 20
+# How wide a body image shows: the text column (68ch of the body font, at most ~46rem), else the screen.
+BODY_IMAGE_SIZES = "(min-width: 50rem) 46rem, 100vw"
 
 @dataclass(frozen=True)
 class Page:
@@ -131,10 +135,11 @@ class Site:
 
     def __post_init__(self) -> None:
         self.root = self.config.root
+        self.title = typeset(self.config.title)  # as pages show it (site.yaml's text is typeset like front matter)
         self.articles, self.entries, self.tags = self.lists.articles, self.lists.entries, self.lists.tags
         self.values = {  # what every template sees as `site`
-            "title": self.config.title, "description": self.config.description, "language": self.config.language,
-            "base_url": self.config.base_url, "root": self.root, "author": self.config.author or self.config.title,
+            "title": self.title, "description": typeset(self.config.description), "language": self.config.language,
+            "base_url": self.config.base_url, "root": self.root, "author": typeset(self.config.author) or self.title,
             "assets": {name: self.root + path for name, path in self.assets.items()},
             "icons": [{"rel": rel, "url": self.root + name, "type": type_, "sizes": sizes}
                       for name, rel, type_, sizes in ICON_LINKS],
@@ -154,9 +159,9 @@ class Site:
 
     def article_card(self, a: ArticleHeader) -> dict[str, Any]:
         modified = a.modified
-        return {"kind": "article", "slug": a.slug, "title": a.title, "url": self.url(a.slug), "date": a.date,
+        return {"kind": "article", "slug": a.slug, "title": typeset(a.title), "url": self.url(a.slug), "date": a.date,
                 "updated": modified if modified != a.date else None, "modified": modified, "draft": a.draft,
-                "summary": a.summary, "byline": a.byline, "tags": [self.tag(t) for t in a.tags]}
+                "summary": typeset(a.summary), "byline": typeset(a.byline), "tags": [self.tag(t) for t in a.tags]}
 
     def absolute(self, url: str) -> str:
         return self.config.absolute(url)
@@ -178,12 +183,13 @@ class Site:
 
     def trail(self, *steps: tuple[str, str]) -> dict[str, Any]:
         """Breadcrumbs from the home page through ``steps`` (name, root-relative URL)."""
-        return structured.breadcrumbs([(self.config.title, self.absolute(self.root))]
+        return structured.breadcrumbs([(self.title, self.absolute(self.root))]
                                       + [(name, self.absolute(url)) for name, url in steps])
 
     def entry_card(self, e: EntryHeader) -> dict[str, Any]:
-        return {"kind": "entry", "slug": e.slug, "title": e.title, "url": self.url(e.slug), "summary": e.summary,
-                "type": e.type, "type_name": TYPE_NAMES[e.type], "aliases": list(e.aliases)}
+        return {"kind": "entry", "slug": e.slug, "title": typeset(e.title), "url": self.url(e.slug),
+                "summary": typeset(e.summary), "type": e.type, "type_name": TYPE_NAMES[e.type],
+                "aliases": [typeset(x) for x in e.aliases]}
 
     def card(self, h: ArticleHeader | EntryHeader) -> dict[str, Any]:
         return self.article_card(h) if isinstance(h, ArticleHeader) else self.entry_card(h)
@@ -194,9 +200,11 @@ class Site:
         for slug in sorted(set(slugs)):
             h = self.index.header(slug)
             if isinstance(h, EntryHeader):
-                data[slug] = {"title": h.title, "type": TYPE_NAMES[h.type], "summary": h.summary, "url": self.url(slug)}
+                data[slug] = {"title": typeset(h.title), "type": TYPE_NAMES[h.type], "summary": typeset(h.summary),
+                              "url": self.url(slug)}
             elif h is not None:
-                data[slug] = {"title": h.title, "type": "Article · " + format_date(h.date), "summary": h.summary,
+                data[slug] = {"title": typeset(h.title), "type": "Article · " + format_date(h.date),
+                              "summary": typeset(h.summary),
                               "url": self.url(slug)}
         return _json_for_html(data)
 
@@ -207,7 +215,30 @@ class Site:
 
         def cards(headers: list[ArticleHeader | EntryHeader]) -> str:
             return tools.card_list([self.card(h) for h in headers], "related-block") + "\n"
-        return Markup(resolve_body(self.linked[key], self.resolved[key], self.index, cards))
+        lead = kind == ARTICLE and self.index.articles[slug].image is not None
+        return Markup(resolve_body(self.linked[key], self.resolved[key], self.index, cards,
+                                   lambda im: self.body_image(im, lead)))
+
+    def body_image(self, im: BodyImage, lead: bool) -> str:
+        """A body image with its width and height (read from the file: no layout shift),
+        its smaller copies as a ``srcset``, and ``loading="lazy"`` unless it is the first
+        thing a reader sees of the body (its first image, in the introduction, on a page
+        with no lead image above it)."""
+        size = self.image_sizes.get(im.out_path)
+        attrs: list[tuple[str, str | int]] = []
+        if size is not None:
+            attrs += [("width", size[0]), ("height", size[1])]
+            copies = self.srcsets.get(im.out_path)
+            if copies:
+                srcset = [f"{self.root}{quote(p)} {w}w" for p, w in copies] + [f"{im.src} {size[0]}w"]
+                attrs += [("srcset", ", ".join(srcset)), ("sizes", BODY_IMAGE_SIZES)]
+        if lead or not im.first:
+            attrs.append(("loading", "lazy"))
+        return plain_image(im, *attrs, ("decoding", "async"))
+
+    def image_inputs(self, kind: str, slug: str) -> tuple[str, ...]:
+        """The images of content/ a body shows, as page inputs (an edited file re-renders the page)."""
+        return tuple(dict.fromkeys("image:" + im.out_path for im in self.linked[(kind, slug)].images))
 
     def targets(self, kind: str, slug: str) -> list[str]:
         return self.resolved[(kind, slug)].found()
@@ -268,7 +299,7 @@ def _headers(slugs: Iterable[str]) -> tuple[str, ...]:
 
 def home_page(site: Site, key: str) -> Page:
     def context(site: Site, tools: Any) -> dict[str, Any]:
-        return {"page": {"title": site.config.title, "url": site.root, "description": site.config.description,
+        return {"page": {"title": site.title, "url": site.root, "description": site.values["description"],
                          "kind": "index"},
                 "articles": [site.article_card(a) for a in site.articles]}
     return Page("index.html", "index.html", ("articles", "headers"), context)
@@ -289,18 +320,19 @@ def article_page(site: Site, slug: str) -> Page:
             local = site.local_image(a.image.src) or ""
             size = site.image_sizes.get(local) or (None, None)
             image = {"src": site.image_url(a.image.src), "alt": a.image.alt, "width": size[0], "height": size[1],
-                     "caption": a.image.caption, "credit": a.image.credit, "srcset": ""}
+                     "caption": typeset(a.image.caption), "credit": typeset(a.image.credit), "srcset": ""}
             if site.srcsets.get(local) and size[0]:
-                image["srcset"] = ", ".join([f"{site.root}{p} {w}w" for p, w in site.srcsets[local]]
+                image["srcset"] = ", ".join([f"{site.root}{quote(p)} {w}w" for p, w in site.srcsets[local]]
                                             + [f"{image['src']} {size[0]}w"])
         card = site.article_card(a)
         return {
-            "page": {"title": a.title, "url": site.url(slug), "description": a.summary, "kind": "article",
+            "page": {"title": card["title"], "url": site.url(slug), "description": card["summary"], "kind": "article",
                      "image": {"url": site.absolute(image["src"]), "alt": image["alt"]} if image else None},
-            "article": {**card, "source": a.source, "image": image, "corrections": a.corrections,
+            "article": {**card, "source": typeset(a.source), "image": image,
+                        "corrections": [{"date": c.date, "text": typeset(c.text)} for c in a.corrections],
                         "body": site.body(ARTICLE, slug, tools), "toc": table_of_contents(doc),
                         "reading_minutes": reading_minutes(doc.words)},
-            "structured_data": site.ld(article_ld(site, a, image), site.trail((a.title, site.url(slug)))),
+            "structured_data": site.ld(article_ld(site, a, image), site.trail((card["title"], site.url(slug)))),
             "related": [{**site.card(p.header), "explicit": p.explicit} for p in picks],
             "referenced_by": [site.card(h) for h in referenced],
             "previews": site.previews(preview_slugs),
@@ -308,19 +340,20 @@ def article_page(site: Site, slug: str) -> Page:
     lead = site.local_image(a.image.src) if a.image is not None else None
     return Page(f"articles/{slug}/index.html", "article.html",
                 ("header:" + slug, "body:" + slug, "picks:" + slug, "referenced:" + slug) + _headers(preview_slugs)
-                + (("image:" + lead,) if lead else ()), context)
+                + (("image:" + lead,) if lead else ()) + site.image_inputs(ARTICLE, slug), context)
 
 
 def article_ld(site: Site, a: ArticleHeader, image: dict[str, str] | None) -> dict[str, Any]:
     return structured.news_article(
-        url=site.absolute(site.url(a.slug)), headline=a.title, description=a.summary, published=a.date,
-        modified=a.modified, image=site.absolute(image["src"]) if image else None, byline=a.byline,
-        site_title=site.config.title, home=site.absolute(site.root), logo=site.absolute(site.root + "icon-512.png"),
+        url=site.absolute(site.url(a.slug)), headline=typeset(a.title), description=typeset(a.summary),
+        published=a.date, modified=a.modified, image=site.absolute(image["src"]) if image else None,
+        byline=typeset(a.byline),
+        site_title=site.title, home=site.absolute(site.root), logo=site.absolute(site.root + "icon-512.png"),
         tags=a.tags, language=site.config.language)
 
 
 def glossary_name(site: Site) -> str:
-    return f"{site.config.title}: glossary"
+    return f"{site.title}: glossary"
 
 
 def index_letter(sort_key: str) -> str:
@@ -329,8 +362,13 @@ def index_letter(sort_key: str) -> str:
     return first if len(first) == 1 and "A" <= first <= "Z" else "#"
 
 
+_STRAIGHT = str.maketrans("\u2018\u2019\u201c\u201d", "''\"\"")
+
+
 def _folded(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    """Text as the filter box compares it: no accents, no case, straight quotes."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold() \
+        .translate(_STRAIGHT)
 
 
 def glossary_letters(site: Site) -> list[dict[str, Any]]:
@@ -353,10 +391,11 @@ def glossary_index_page(site: Site, key: str) -> Page:
                     for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
         if "#" in present:
             alphabet.append({"letter": "#", "id": "letter-other", "present": True})
-        description = f"Every person, organisation and place explained on {site.config.title}."
+        description = f"Every person, organisation and place explained on {site.title}."
         url = site.root + "glossary/"
         terms = structured.defined_term_set(name=glossary_name(site), url=site.absolute(url), description=description,
-                                            terms=[(e.title, site.absolute(site.url(e.slug))) for e in site.entries])
+                                            terms=[(typeset(e.title), site.absolute(site.url(e.slug)))
+                                                   for e in site.entries])
         return {"page": {"title": "Glossary", "url": url, "description": description, "kind": "glossary_index"},
                 "letters": letters, "alphabet": alphabet, "count": len(site.entries),
                 "previews": site.previews(e.slug for e in site.entries),
@@ -374,13 +413,15 @@ def entry_page(site: Site, slug: str) -> Page:
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
         mentioned = {b.source.slug for b in mentions} | set(site.targets(ENTRY, slug))  # each page once
+        card = site.entry_card(e)
         return {
-            "page": {"title": e.title, "url": site.url(slug), "description": e.summary, "kind": "entry"},
-            "entry": {**site.entry_card(e), "body": site.body(ENTRY, slug, tools)},
+            "page": {"title": card["title"], "url": site.url(slug), "description": card["summary"], "kind": "entry"},
+            "entry": {**card, "body": site.body(ENTRY, slug, tools)},
             "structured_data": site.ld(structured.defined_term(
-                name=e.title, url=site.absolute(site.url(slug)), description=e.summary, aliases=e.aliases,
+                name=card["title"], url=site.absolute(site.url(slug)), description=card["summary"],
+                aliases=card["aliases"],
                 set_name=glossary_name(site), set_url=site.absolute(site.root + "glossary/")),
-                site.trail(("Glossary", site.root + "glossary/"), (e.title, site.url(slug)))),
+                site.trail(("Glossary", site.root + "glossary/"), (card["title"], site.url(slug)))),
             "mentioned_in": [{**site.card(b.source), "sentence": b.sentence} for b in mentions],
             "together": [{**site.entry_card(site.index.entries[s]), "count": n}
                          for s, n in site.together.get(slug, ()) if s in site.index.entries],
@@ -390,7 +431,7 @@ def entry_page(site: Site, slug: str) -> Page:
     shown = {b.source.slug for b in mentions} | {h.slug for h in referenced} | set(preview_slugs)  # cards, previews
     return Page(f"glossary/{slug}/index.html", "entry.html",
                 ("header:" + slug, "body:" + slug, "mentions:" + slug, "referenced:" + slug, "together:" + slug)
-                + _headers(sorted(shown)), context)
+                + _headers(sorted(shown)) + site.image_inputs(ENTRY, slug), context)
 
 
 def tag_page(site: Site, slug: str) -> Page:
@@ -416,7 +457,7 @@ def search_page(site: Site, key: str) -> Page:
     """``/search/``: the form, and the results that search.js finds with Pagefind."""
     def context(site: Site, tools: Any) -> dict[str, Any]:
         return {"page": {"title": "Search", "url": site.root + "search/", "kind": "search",
-                         "description": f"Search the articles and the glossary of {site.config.title}."},
+                         "description": f"Search the articles and the glossary of {site.title}."},
                 "bundle": site.root + "pagefind/",
                 "filters": {"type": [TYPE_NAMES[t] for t in ENTRY_TYPES if any(e.type == t for e in site.entries)],
                             "tag": [name for name, _ in site.tags.values()],
@@ -435,7 +476,7 @@ def feed_page(site: Site, key: str) -> Page:
 
     def context(site: Site, tools: Any) -> dict[str, Any]:
         return {
-            "page": {"title": site.config.title, "url": site.root + "feed.xml", "description": "", "kind": "feed"},
+            "page": {"title": site.title, "url": site.root + "feed.xml", "description": "", "kind": "feed"},
             "updated": max(a.modified for a in newest) if newest else None,
             "entries": [{**site.article_card(a), "abs_url": site.config.absolute(site.url(a.slug)),
                          "image": feed_image(site, a), "body": site.body(ARTICLE, a.slug, tools)} for a in newest],
@@ -443,8 +484,9 @@ def feed_page(site: Site, key: str) -> Page:
             "home_url": site.config.absolute(site.root),
         }
     shown = [a.slug for a in newest] + [t for a in newest for t in site.targets(ARTICLE, a.slug)]
-    return Page("feed.xml", "feed.xml", ("articles",) + tuple("body:" + a.slug for a in newest) + _headers(shown),
-                context)
+    images = tuple(dict.fromkeys(n for a in newest for n in site.image_inputs(ARTICLE, a.slug)))
+    return Page("feed.xml", "feed.xml", ("articles",) + tuple("body:" + a.slug for a in newest) + _headers(shown)
+                + images, context)
 
 
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",

@@ -31,10 +31,11 @@ from site_builder.backlinks import build_backlinks, facts_of, mentioned_together
 from site_builder.cache import DiskCache
 from site_builder.config import SiteConfig, load_config
 from site_builder.discover import StaticFile, discover
-from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict
+from site_builder.errors import Diagnostic, error, has_errors, sort_diagnostics, strict as make_strict, warning
 from site_builder.images import is_image, read_image
 from site_builder.index import SiteIndex, build_index, index_key, unmentioned
 from site_builder.link import GlossarySlices, link, link_key, link_many
+from site_builder.markdown import typeset
 from site_builder.memo import Executor, Memo, Stage
 from site_builder.model import ARTICLE, ENTRY, ArticleHeader, CrossRef, Document, LinkedDocument, digest
 from site_builder.parallel import Helper
@@ -45,6 +46,7 @@ from site_builder.render import environment, render_page, template_digest, theme
 from site_builder.suggest import RULES, Suggestion, covered_terms, find_names, rank
 from site_builder.search import (Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state,
                                  entry_document, sha)
+from site_builder.urls import output_path
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
                                 existing_files, file_digest, search_dir, spool, spool_dir, write_tree)
 
@@ -118,7 +120,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     copies = {path: data for _, made in read.values() for path, _, data in made}
     outputs = [p.out_path for p in pages.values()] + [a.out_path for a in assets.values()] + [*icons, *copies]
     problems += output_clashes(outputs, found.statics)                  # content/ files against the output
-    checked = run.map(links_stage(index, linked, outputs, found.statics, config), todo)
+    checked = run.map(links_stage(index, linked, outputs, found.statics, config, values.image_sizes), todo)
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
     if has_errors(diagnostics):
         return BuildResult(diagnostics, None, run.counts, time.perf_counter() - started, index, picked.picks, linked)
@@ -236,8 +238,16 @@ def search_document(site: Site, d: LinkedDocument) -> bytes:
     index, language = site.index, site.config.language
     body = resolve_body(d, site.resolved[(d.kind, d.slug)], index, lambda headers: "")
     if d.kind == ARTICLE:
-        return article_document(index.articles[d.slug], body, d.entities, language)
-    return entry_document(index.entries[d.slug], body, language)
+        return article_document(shown(index.articles[d.slug]), body, d.entities, language)
+    return entry_document(shown(index.entries[d.slug]), body, language)
+
+
+def shown(h: Any) -> Any:
+    """A header as a reader sees it: its title, summary and aliases typeset like body text."""
+    if isinstance(h, ArticleHeader):
+        return dataclasses.replace(h, title=typeset(h.title), summary=typeset(h.summary))
+    return dataclasses.replace(h, title=typeset(h.title), summary=typeset(h.summary),
+                               terms=tuple(dataclasses.replace(t, value=typeset(t.value)) for t in h.terms))
 
 
 def search_documents(site: Site, docs: Iterable[LinkedDocument]) -> Any:
@@ -261,19 +271,23 @@ def facts_stage(index: SiteIndex, resolved: dict[tuple[str, str], Resolved]) -> 
 
 
 def links_stage(index: SiteIndex, linked: dict[tuple[str, str], LinkedDocument], outputs: list[str],
-                statics: Iterable[StaticFile], config: SiteConfig) -> Stage:
+                statics: Iterable[StaticFile], config: SiteConfig, sizes: dict[str, Any]) -> Stage:
     """Internal links and images written in a body (and a lead image) must lead to a file
     of this build: every output path is known before anything is rendered (the pages'
-    paths follow from the index; the assets' and static files' are listed)."""
+    paths follow from the index; the assets' and static files' are listed); an image must
+    be one whose size can be read (``sizes``: None for those that cannot)."""
+    unreadable = frozenset(k for k, size in sizes.items() if size is None)
     everything = set(outputs) | {x.out_path for x in statics}
     context = digest(index.key, config.slice_digest("link"), *(p for p in outputs if p.startswith("assets/")),
-                     *(x.out_path for x in statics))
+                     *(x.out_path for x in statics), *sorted(unreadable))
     return Stage("links", lambda d: (d.source.path, d.source.digest, context),
-                 lambda d, _: check_links(d, linked[(d.header.kind, d.header.slug)], everything, config.root),
-                 context=context, disk=False)
+                 lambda d, _: check_links(d, linked[(d.header.kind, d.header.slug)], everything, config.root,
+                                          unreadable), context=context, disk=False)
 
 
-def check_links(doc: Document, linked: LinkedDocument, outputs: set[str], root: str) -> tuple[Diagnostic, ...]:
+def check_links(doc: Document, linked: LinkedDocument, outputs: set[str], root: str,
+                unreadable: frozenset[str] = frozenset()) -> tuple[Diagnostic, ...]:
+    """Broken links, and images of content/ whose file cannot be read as one (``unreadable``)."""
     written = list(linked.links)
     image = doc.header.image if isinstance(doc.header, ArticleHeader) else None
     if image is not None:
@@ -281,7 +295,9 @@ def check_links(doc: Document, linked: LinkedDocument, outputs: set[str], root: 
     page = f"{root}{'glossary' if linked.kind == ENTRY else 'articles'}/{linked.slug}/"
     found = []
     for link_ in written:
-        path = _output_path(link_.target, page, root)
+        path = output_path(link_.target, page, root)
+        if path in unreadable:
+            found.append(_unreadable(doc.source.path, link_))
         if path is None or path in outputs or f"{path}/index.html".lstrip("/") in outputs \
                 or (path.endswith("/") or path == "") and f"{path}index.html" in outputs:
             continue
@@ -292,16 +308,16 @@ def check_links(doc: Document, linked: LinkedDocument, outputs: set[str], root: 
     return tuple(found)
 
 
-def _output_path(url: str, page: str, root: str) -> str | None:
-    """The output file a URL written on ``page`` leads to (relative to the output folder),
-    or None when it leaves the site (another site, mailto:, outside the root)."""
-    from urllib.parse import unquote, urljoin, urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return None
-    path = unquote(urlsplit(urljoin(page, url)).path)
-    return path[len(root):] if path.startswith(root) else None
+def _unreadable(path: str, link_: CrossRef) -> Diagnostic:
+    """An image whose width and height cannot be read: a raster file that is not what its
+    name says (an error: browsers show a broken image), an SVG without a size (a warning)."""
+    if link_.target.split("?", 1)[0].split("#", 1)[0].lower().endswith(".svg"):
+        return warning(path, link_.line, link_.col, "image.no-size",
+                       f"the SVG '{link_.target}' has neither a viewBox nor a width and height in pixels",
+                       "add viewBox=\"0 0 W H\" to its <svg> element, so the page can reserve its space")
+    return error(path, link_.line, link_.col, "image.unreadable",
+                 f"'{link_.target}' cannot be read as an image (its width and height are unknown)",
+                 "open and save it again as PNG, JPEG or WebP; a file renamed to .png is not a PNG")
 
 
 def header_versions(docs: Iterable[Document], site: Site) -> dict[str, str]:

@@ -32,7 +32,7 @@ from typing import Any
 
 from site_builder import __version__
 
-SCHEMA = 8
+SCHEMA = 9
 CACHE_DIR = os.path.join(".cache", "site-builder")
 KEY_ENV = "SITE_BUILDER_CACHE_KEY"
 _MAGIC = b"site-builder-cache\n"

@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from site_builder import markdown
 from site_builder.config import SiteConfig
 from site_builder.errors import Diagnostic, warning
+from site_builder.images import is_image
 from site_builder.markdown import Token
 from site_builder.model import (
     BARRIER,
     BLOCK_MARK,
     XREF_MARK,
     ArticleHeader,
+    BodyImage,
     CrossRef,
     Document,
     EntryHeader,
@@ -39,6 +41,7 @@ from site_builder.model import (
     Ref,
     digest,
 )
+from site_builder.urls import output_path
 
 if TYPE_CHECKING:  # the matcher (and spaCy) is imported only where linking happens
     from site_builder.glossary import Matcher
@@ -89,6 +92,7 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
         verdicts = _document_verdicts([c for _, layout in texts for c in layout.candidates], matcher)
         for k, layout in texts:
             out[k] = state.link_entities(out[k], layout, verdicts)
+    out, images = _number_images(doc, out, root)
     html = markdown.render(out, allow_html)
     mentions = tuple(state.mentions)
     entities = tuple(sorted(state.entities))
@@ -104,11 +108,55 @@ def link(doc: Document, matcher: Matcher | None, root: str, link_all: bool = Fal
         refs=refs,
         diagnostics=diagnostics,
         links=tuple(_internal_links(doc, out)),
-        key=digest("body", html, mentions, entities, refs, diagnostics, toc, words),
+        key=digest("body", html, mentions, entities, refs, diagnostics, toc, words, images),
         path=doc.source.path,
         toc=toc,
         words=words,
+        images=images,
     )
+
+
+def _number_images(doc: Document, tokens: list[Token], root: str) -> tuple[list[Token], tuple[BodyImage, ...]]:
+    """Each image of the site's own (an image file under the root) numbered, with its place
+    and output path: the page puts in its size where its mark is. Images of other sites
+    stay as written."""
+    header = doc.header
+    page = f"{root}{'glossary' if isinstance(header, EntryHeader) else 'articles'}/{header.slug if header else ''}/"
+    lines = doc.body.split("\n")
+    images: list[BodyImage] = []
+    seen_any, intro = False, True
+    for k, block in enumerate(tokens):
+        if block.type == "heading_open" and block.tag == "h2":
+            intro = False
+        if block.type != "inline" or not any(c.type == "image" for c in block.children or ()):
+            continue
+        children = list(block.children or ())
+        for j, child in enumerate(children):
+            if child.type != "image":
+                continue
+            src = str(child.attrGet("src") or "")
+            first, seen_any = intro and not seen_any, True
+            target = output_path(src, page, root) if src and not src.startswith("//") else None
+            if target is None or not is_image(target):
+                continue
+            line, col = _place_of(lines, block, src)
+            images.append(BodyImage(src, target, markdown.image_alt(child), str(child.attrGet("title") or ""),
+                                    doc.body_line + line, col, first))
+            children[j] = copy.copy(child)
+            children[j].meta = {**child.meta, "image": len(images) - 1}
+        tokens[k] = copy.copy(block)
+        tokens[k].children = children
+    return tokens, tuple(images)
+
+
+def _place_of(lines: list[str], block: Token, needle: str) -> tuple[int, int]:
+    """The body line (0-based) and column of ``needle`` in an inline block's lines."""
+    start, end = block.map if block.map else (0, 0)
+    for k in range(start, min(end, len(lines))):
+        found = lines[k].find(needle)
+        if found >= 0:
+            return k, found + 1
+    return start, 1
 
 
 def _first_pass(tokens: Sequence[Token], state: "_State", matcher: Matcher | None, policy: _Policy

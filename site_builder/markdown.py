@@ -8,6 +8,9 @@ dropped. Typography (``_typography``): curly quotes by markdown-it's smartquotes
 dashes and the ellipsis, in text only (never in code, URLs or raw HTML). Smartquotes is
 quadratic in the quotes of one paragraph (it rebuilds the text at each quote), so a paragraph
 with more than TYPO_MAX_QUOTES quotes keeps them straight: the cost stays linear.
+``typeset`` applies the same rules to plain text (titles, summaries, captions).
+An image the link stage numbered (``meta["image"]``: a file of the site's own) renders as its
+mark, and the page writes its ``<img>`` (``image_html``) once the file's size is known.
 Linkify stays off (it has quadratic inputs).
 """
 
@@ -18,6 +21,7 @@ import re
 from typing import Any, Sequence
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_core.smartquotes import smartquotes
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
@@ -25,7 +29,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from site_builder.model import XREF_MARK
+from site_builder.model import IMAGE_MARK, XREF_MARK
 from site_builder.urls import safe_url, slugify
 
 XREF_RE = re.compile(r"\[\[([^\[\]\n|]*)(?:\|([^\[\]\n]*))?\]\]")
@@ -106,12 +110,27 @@ def parser(allow_html: bool = False) -> MarkdownIt:
     image = md.renderer.rules["image"]
 
     def _render_image(tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        """Images in a body load when they come near the screen (the lead image does not)."""
+        """An image of the site's own renders as its mark (the page puts in its size, see
+        ``image_html``); another site's loads when it comes near the screen."""
+        if tokens[idx].meta and "image" in tokens[idx].meta:
+            return IMAGE_MARK.format(tokens[idx].meta["image"])
         tokens[idx].attrSet("loading", "lazy")
         tokens[idx].attrSet("decoding", "async")
         return image(tokens, idx, options, env)
     md.renderer.rules["image"] = _render_image
     return md
+
+
+def image_alt(token: Token) -> str:
+    """An image token's alt text, as the renderer writes it (its text, without markup)."""
+    md = parser(False)
+    return md.renderer.renderInlineAsText(token.children or [], md.options, {})
+
+
+def image_html(attrs: Sequence[tuple[str, str | int]]) -> str:
+    """An ``<img>`` with these attributes, in this order, escaped as the renderer escapes."""
+    md = parser(False)
+    return md.renderer.renderToken([Token("image", "img", 0, attrs={k: v for k, v in attrs})], 0, md.options, {})
 
 
 TYPO_MAX_QUOTES = 200  # per paragraph (inline block); more stay straight (see the docstring)
@@ -140,6 +159,21 @@ def _typography(state: Any) -> None:
             smartquotes(state)
         finally:
             state.tokens = tokens
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def typeset(text: str) -> str:
+    """Plain text (a title, a summary, a caption: front matter a reader sees) typeset as
+    body text is (``_typography``: curly quotes, dashes, ellipsis), and nothing else: no
+    Markdown is read in it, and the same TYPO_MAX_QUOTES guard keeps it linear."""
+    if not text or not (_QUOTES.search(text) or _DASHES.search(text)):
+        return text
+    md = parser(False)
+    inline = Token("inline", "", 0)
+    inline.content = text
+    inline.children = [_text_token(text)]
+    _typography(StateCore(text, md, {}, [inline]))
+    return "".join(c.content for c in inline.children)
 
 
 def _dashes(children: Sequence[Token]) -> None:

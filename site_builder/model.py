@@ -196,6 +196,21 @@ class Ref:
 MARK = "\x00"
 XREF_MARK = "\x00x{}\x00"
 BLOCK_MARK = "\x00b{}\x00"
+IMAGE_MARK = "\x00i{}\x00"  # images[N] of a body: its size and smaller copies are known once the page is made
+
+
+@dataclass(frozen=True)
+class BodyImage:
+    """An image written in a body (``![alt](src "title")``) whose file belongs to the site:
+    the page puts in its width, height and ``srcset`` (read from the file) where its mark is."""
+
+    src: str  # as written
+    out_path: str  # the output file it leads to ("images/a.png")
+    alt: str
+    title: str
+    line: int
+    col: int
+    first: bool = False  # the body's first image, in its introduction (before any h2): may load at once
 
 
 @dataclass(frozen=True)
@@ -212,6 +227,7 @@ class LinkedDocument:
     path: str = ""  # the source file (for diagnostics found later)
     toc: tuple[tuple[int, str, str], ...] = ()  # (level, id, text) of the h2 and h3 headings
     words: int = 0  # how many words a reader reads (for the reading time)
+    images: tuple[BodyImage, ...] = ()  # the images of content/ the body shows, each where its IMAGE_MARK is
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Callable
 from site_builder import markdown
 from site_builder.errors import Diagnostic, warning
 from site_builder.index import SiteIndex, unresolved
-from site_builder.model import MARK, ArticleHeader, EntryHeader, LinkedDocument, Ref
+from site_builder.model import MARK, ArticleHeader, BodyImage, EntryHeader, LinkedDocument, Ref
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def resolve(doc: LinkedDocument, index: SiteIndex) -> Resolved:
 
 def _link_text(ref: Ref, target: str | None, index: SiteIndex) -> str:
     header = index.header(target) if target is not None else None
-    return ref.text or (header.title if header is not None else ref.slug)
+    return markdown.typeset(ref.text or (header.title if header is not None else ref.slug))
 
 
 def resolve_text(text: str, doc: LinkedDocument, resolved: Resolved, index: SiteIndex) -> str:
@@ -64,11 +64,12 @@ def resolve_text(text: str, doc: LinkedDocument, resolved: Resolved, index: Site
 
 
 def resolve_body(doc: LinkedDocument, resolved: Resolved, index: SiteIndex,
-                 cards: Callable[[list[ArticleHeader | EntryHeader]], str]) -> str:
+                 cards: Callable[[list[ArticleHeader | EntryHeader]], str],
+                 image: Callable[[BodyImage], str] = lambda im: plain_image(im, *LAZY)) -> str:
     """The body's HTML with its marks filled in: a link for each cross-reference (its
-    text where it resolves to nothing), ``cards(headers)`` for each related block. A
-    block leaves out the pages the text cross-references and those an earlier block
-    shows: a page is shown once."""
+    text where it resolves to nothing), ``cards(headers)`` for each related block,
+    ``image(body_image)`` for each image of the site's own. A block leaves out the pages
+    the text cross-references and those an earlier block shows: a page is shown once."""
     html = doc.body_html
     if MARK not in html:
         return html
@@ -82,9 +83,20 @@ def resolve_body(doc: LinkedDocument, resolved: Resolved, index: SiteIndex,
             header = index.header(target) if target is not None else None
             parts[i] = markdown.render_text(text) if header is None else \
                 markdown.render_xref(index.url(header.slug), header.kind, header.slug, text)
+        elif kind == "i":
+            parts[i] = image(doc.images[n])
         else:
             slugs = [t for r, t in zip(doc.refs, resolved.targets) if r.block == n and t is not None and t not in shown]
             shown.update(slugs)
             headers = [h for h in map(index.header, dict.fromkeys(slugs)) if h is not None]
             parts[i] = cards(headers) if headers else ""
     return "".join(parts)
+
+
+LAZY = (("loading", "lazy"), ("decoding", "async"))  # an image whose size this page does not know
+
+
+def plain_image(im: BodyImage, *attrs: tuple[str, str | int]) -> str:
+    """A body image as written (``src``, ``alt``, ``title``), then ``attrs``."""
+    return markdown.image_html([("src", im.src), ("alt", im.alt), *([("title", im.title)] if im.title else []),
+                                *attrs])

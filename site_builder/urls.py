@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 SAFE_URL_SCHEMES = ("http", "https", "mailto")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -40,3 +40,13 @@ def safe_url(url: str) -> bool:
     if not scheme:
         return ":" not in probe.split("/", 1)[0]
     return scheme in SAFE_URL_SCHEMES
+
+
+def output_path(url: str, page: str, root: str) -> str | None:
+    """The output file a URL written on ``page`` leads to (relative to the output folder),
+    or None when it leaves the site (another site, mailto:, outside the root)."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return None
+    path = unquote(urlsplit(urljoin(page, url)).path)
+    return path[len(root):] if path.startswith(root) else None

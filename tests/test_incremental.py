@@ -13,7 +13,22 @@ from test_cache import generated_site
 from site_builder.build import Builder
 
 EDITS = ["body", "body-mention", "sentence", "title", "alias", "add", "delete", "link-all", "xref", "noop",
-         "break", "mend"]
+         "break", "mend", "picture", "repaint", "spoil"]
+
+
+def png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (width % 256, height % 256, 90)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _chart(site: Path) -> Path:
+    (site / "content" / "images").mkdir(exist_ok=True)
+    return site / "content" / "images" / "chart.png"
 
 
 def _apply(site: Path, edit: str, rnd: random.Random, step: int) -> None:
@@ -46,6 +61,16 @@ def _apply(site: Path, edit: str, rnd: random.Random, step: int) -> None:
     elif edit == "mend":
         for a in articles:
             a.write_text(a.read_text().replace(" and [[no-such-article]] ", " and "))
+        if _chart(site).exists():
+            _chart(site).write_bytes(png(600, 300))
+    elif edit == "picture":  # a body image (its file made when missing)
+        if not _chart(site).exists():
+            _chart(site).write_bytes(png(600, 300))
+        target.write_text(text + f"\n![A chart, step {step}](/images/chart.png)\n")
+    elif edit == "repaint":  # the same file, another size: the pages that show it change
+        _chart(site).write_bytes(png(400 + 97 * step, 200 + 13 * step))
+    elif edit == "spoil" and _chart(site).exists():  # no longer a picture: an error, until mended
+        _chart(site).write_bytes(b"not a picture any more")
     elif edit == "xref" and len(articles) > 1:
         other = rnd.choice([a for a in articles if a != target])
         target.write_text(text + f"\nSee also [[{other.stem}]].\n")
@@ -95,3 +120,19 @@ def test_a_build_that_stops_at_an_error_hides_nothing_from_the_next(tmp_path: Pa
     assert kept.ok and fresh.ok
     assert kept.files == fresh.files
     assert b"No article mentions Kim Jong Un" in kept.files["glossary/kim-jong-un/index.html"]
+
+
+def test_an_edited_image_rerenders_the_pages_that_show_it(tmp_path: Path) -> None:
+    site = generated_site(tmp_path / "site", n_articles=10)
+    _chart(site).write_bytes(png(1000, 500))
+    article = site / "content" / "articles" / "a004.md"
+    article.write_text(article.read_text() + "\n![A chart](/images/chart.png)\n")
+    builder = Builder(str(site))
+    first = builder.run()
+    assert first.ok and 'width="1000" height="500"' in first.files["articles/a004/index.html"].decode()
+    _chart(site).write_bytes(png(1200, 400))
+    result = builder.run()
+    assert result.counts == {"rendered": 2}, result.counts  # the article and the feed; nothing read or linked
+    html = result.files["articles/a004/index.html"].decode()
+    assert 'width="1200" height="400"' in html and "/images/chart.960w.png 960w" in html
+    assert result.files == Builder(str(site)).run().files

@@ -187,7 +187,9 @@ def test_the_lead_image_has_its_size_and_body_images_load_lazily(site: Path) -> 
     builder = Builder(str(site))
     html = page(builder.run(), "articles/pic/index.html")
     assert '<img src="/images/lead.png" alt="A red square" width="40" height="30" decoding="async"' in html
-    assert 'alt="A map" loading="lazy" decoding="async"' in body_of(html)
+    # a body image below a lead image: sized from its file, and loaded when it comes near the screen
+    assert '<img src="/images/lead.png" alt="A map" width="40" height="30" loading="lazy" decoding="async" />' \
+        in body_of(html)
     (images / "lead.png").write_bytes(_png(80, 45))  # a new picture re-renders the page that shows it
     again = builder.run()
     assert 'width="80" height="45"' in page(again, "articles/pic/index.html")
@@ -216,6 +218,43 @@ def test_a_large_raster_lead_image_gets_a_srcset_of_smaller_copies(site: Path) -
     again = builder.run()
     assert again.files["images/wide.480w.png"] is result.files["images/wide.480w.png"]  # made once, kept
     assert Builder(str(site)).run().files["images/wide.960w.png"] == result.files["images/wide.960w.png"]
+
+
+def test_body_images_have_their_size_and_copies_and_only_the_first_loads_at_once(site: Path) -> None:
+    write_glossary(site, ENTRIES)
+    images = site / "content" / "images"
+    images.mkdir(parents=True)
+    (images / "wide.png").write_bytes(_png(1000, 500))
+    (images / "map.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 36"></svg>')
+    write_article(site, "pics", "Russia.\n\n![A wide picture](/images/wide.png)\n\n## Later\n\n"
+                  "![A map](../../images/map.svg \"The map\") ![Elsewhere](https://example.org/a.png)\n")
+    write_glossary(site, ENTRIES + [{"slug": "map", "title": "Map", "type": "OTHER",
+                                     "body": "A place.\n\n![A map](/images/map.svg)\n"}])
+    result = build(site)
+    body = body_of(page(result, "articles/pics/index.html"))
+    # the first image, in the introduction of a page without a lead image, is not lazy
+    assert ('<img src="/images/wide.png" alt="A wide picture" width="1000" height="500" '
+            'srcset="/images/wide.480w.png 480w, /images/wide.960w.png 960w, /images/wide.png 1000w" '
+            'sizes="(min-width: 50rem) 46rem, 100vw" decoding="async" />') in body
+    assert ('<img src="../../images/map.svg" alt="A map" title="The map" width="64" height="36" loading="lazy" '
+            'decoding="async" />') in body  # below the first section heading; SVG: no copies
+    assert '<img src="https://example.org/a.png" alt="Elsewhere" loading="lazy" decoding="async" />' in body
+    assert result.files["images/wide.480w.png"] and "images/wide.1600w.png" not in result.files
+    entry = body_of(page(result, "glossary/map/index.html"))
+    assert '<img src="/images/map.svg" alt="A map" width="64" height="36" decoding="async" />' in entry
+
+
+def test_a_hostile_body_image_stays_text(site: Path) -> None:
+    write_glossary(site, ENTRIES)
+    images = site / "content" / "images"
+    images.mkdir(parents=True)
+    (images / 'a"b.png').write_bytes(_png(20, 10))
+    write_article(site, "hostile", 'Russia.\n\n![<script>alert(1)</script> "x" onerror=alert(2)](</images/a"b.png>)\n'
+                  "\n![x](javascript:alert(3))\n\n<img src=x onerror=alert(4)>\n")
+    body = body_of(page(build(site), "articles/hostile/index.html"))
+    assert ('<img src="/images/a%22b.png" alt="&lt;script&gt;alert(1)&lt;/script&gt; &quot;x&quot; onerror=alert(2)" width="20" height="10" '
+            'decoding="async" />') in body
+    assert 'src="javascript' not in body and "<script" not in body and "<img src=x" not in body  # both stay text
 
 
 def test_often_mentioned_with_brought_up_to_date_equals_made_from_scratch() -> None:

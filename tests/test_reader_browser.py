@@ -66,6 +66,53 @@ def test_contents_fold_on_a_phone(browser, sample_site: str) -> None:
     page.close()
 
 
+def test_contents_fold_and_unfold_by_clicking_at_390_px(browser, sample_site: str) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(sample_site + ARTICLE)
+    summary, link = page.locator(".toc summary"), page.locator(".toc-list a", has_text="Why food")
+    is_open = "document.querySelector('.toc-details').open"
+    assert not page.evaluate(is_open) and not link.is_visible()  # folded on a narrow screen
+    summary.click()
+    assert page.evaluate(is_open) and link.is_visible()
+    summary.click()
+    assert not page.evaluate(is_open) and not link.is_visible()  # folded again
+    summary.click()
+    link.click()
+    page.wait_for_function("location.hash === '#why-food'")
+    wait_in_view(page, "h2#why-food")  # the link leads to its section
+    page.close()
+
+
+BODY_IMAGE = "img[src='/images/disclosures-timeline.png']"
+
+
+def test_a_body_image_has_its_box_before_it_loads(browser, sample_site: str) -> None:
+    """The body image's width and height reserve its box: it is the same size before the file
+    arrives (held back here) and after, and the text below it does not move."""
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    held = []
+    page.route("**/images/disclosures-timeline*", lambda route: held.append(route))  # no answer until checked
+    page.goto(sample_site + ARTICLE, wait_until="domcontentloaded")
+    image = page.locator(BODY_IMAGE)
+    assert (image.get_attribute("width"), image.get_attribute("height")) == ("1600", "800")
+    assert image.get_attribute("loading") == "lazy" and "480w" in image.get_attribute("srcset")
+    where = """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                          return [r.width, r.height, r.top + scrollY]; }"""
+    with page.expect_request("**/images/disclosures-timeline*"):
+        image.scroll_into_view_if_needed()  # near the screen: the lazy image is asked for
+    assert page.evaluate(f"document.querySelector(\"{BODY_IMAGE}\").naturalWidth") == 0  # not here yet
+    width, height, _ = before = page.evaluate(where, BODY_IMAGE)
+    assert width > 300 and abs(height - width / 2) < 1  # its final box, from width and height
+    below = page.evaluate(where, "h2#why-food")
+    for route in held:
+        route.continue_()
+    page.wait_for_function("(sel) => { const i = document.querySelector(sel); return i.complete && i.naturalWidth > 0; }",
+                           arg=BODY_IMAGE)
+    assert page.evaluate(where, BODY_IMAGE) == before and page.evaluate(where, "h2#why-food") == below
+    assert page.evaluate(f"document.querySelector(\"{BODY_IMAGE}\").currentSrc").endswith(".480w.png")  # a phone's copy
+    page.close()
+
+
 def test_a_heading_anchor_links_to_its_section(browser, sample_site: str) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(sample_site + ARTICLE)

@@ -122,7 +122,8 @@ def test_a_title_cannot_break_out_of_the_json_ld(site: Path) -> None:
     html = build(site).files["articles/evil/index.html"].decode()
     script = html.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0]
     assert "<" not in script and ">" not in script
-    assert json_ld(html)[0]["headline"] == '</script><script>alert(1)</script> & <!-- "x"'
+    # typeset like the page's own title (-- and "x" as in body text), and nothing else changed
+    assert json_ld(html)[0]["headline"] == '</script><script>alert(1)</script> & <!\u2013 \u201cx\u201d'
 
 
 def test_default_favicons_and_manifest_unless_content_has_its_own(site: Path) -> None:
@@ -145,3 +146,46 @@ def test_default_favicons_and_manifest_unless_content_has_its_own(site: Path) ->
     assert json.loads(bytes(again.files["site.webmanifest"]) if isinstance(again.files["site.webmanifest"], bytes)
                       else (site / "content" / "site.webmanifest").read_bytes())["name"] == "Mine"
     assert again.files["favicon.ico"] == result.files["favicon.ico"]
+
+
+TYPESET = ('title: "Russia\'s \\"deal\\" -- the 2023 story"\n', "Russia’s “deal” – the 2023 story")
+
+
+def test_front_matter_text_is_typeset_like_the_body_everywhere_it_is_shown(site: Path) -> None:
+    write_glossary(site, ENTRIES + [{"slug": "o-brien", "title": "Pat O'Brien", "type": "PERSON",
+                                     "aliases": ['"Paddy" O\'Brien']}])
+    extra = ("byline: Jane O'Neil\nsource: \"A 'briefing'\"\nimage:\n  src: https://example.org/a.jpg\n"
+             "  alt: Two 'boxes'\n  caption: Food one way -- weapons the other...\n  credit: 'Photo: \"desk\"'\n"
+             "corrections:\n  - date: 2023-04-09\n    text: We said \"food\"; it was 'grain'.\n")
+    path = write_article(site, "russias-deal", "Russia and Pat O'Brien.\n\n```\nkeep \"code\" -- straight\n```\n",
+                         extra=extra)
+    path.write_text(path.read_text().replace('title: "Russias Deal"\n', TYPESET[0]))
+    write_article(site, "other", "Russia. See [[russias-deal]].\n", date="2023-03-01")
+    result = build(site)
+    html = result.files["articles/russias-deal/index.html"].decode()
+    title = TYPESET[1]
+    assert f"<h1>{title}</h1>" in html and f"<title>{title} · " in html
+    assert meta(html, "property", "og:title") == [title] and meta(html, "name", "twitter:title") == [title]
+    assert json_ld(html)[0]["headline"] == title and json_ld(html)[1]["itemListElement"][1]["name"] == title
+    assert json_ld(html)[0]["author"] == [{"@type": "Person", "name": "Jane O’Neil"}]
+    for shown in ("Jane O’Neil", "A ‘briefing’", "Food one way – weapons the other…", "Photo: “desk”",
+                  "We said “food”; it was ‘grain’."):
+        assert shown in html, shown
+    assert 'alt="Two \'boxes\'"' in html or "alt=\"Two &#39;boxes&#39;\"" in html  # an attribute, not shown text
+    assert "keep &quot;code&quot; -- straight" in html  # code never changes
+    assert f">{title}</a>" in result.files["articles/other/index.html"].decode()  # a cross-reference's text
+    assert f"<title>{title}</title>" in result.files["feed.xml"].decode()
+    assert f">{title}</a>" in result.files["index.html"].decode()
+    entry = result.files["glossary/o-brien/index.html"].decode()
+    assert "<h1>Pat O’Brien</h1>" in entry and "“Paddy” O’Brien" in entry
+    assert 'data-filter="pat o\'brien' in result.files["glossary/index.html"].decode() \
+        or "data-filter=\"pat o&#39;brien" in result.files["glossary/index.html"].decode()  # the filter folds quotes
+    assert "/articles/russias-deal/" in html  # the URL never changes
+
+
+def test_a_title_with_hundreds_of_quotes_stays_straight() -> None:
+    from site_builder.markdown import TYPO_MAX_QUOTES, typeset
+
+    many = "'a' " * (TYPO_MAX_QUOTES // 2 + 1)
+    assert typeset(many) == many  # the guard that keeps smartquotes linear holds for titles too
+    assert typeset("'a' " * 10) == "‘a’ " * 10

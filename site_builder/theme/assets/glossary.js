@@ -17,7 +17,9 @@
   var total = items.length;
 
   function fold(text) {
-    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+    // Phones type curly quotes (’), the index holds straight ones: both fold to straight.
+    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim()
+      .replace(/[\u2018\u2019]/g, "'").replace(/[\u201c\u201d]/g, '"');
   }
 
   function apply() {

@@ -60,7 +60,9 @@
   var timer = null;
 
   function fold(text) {
+    // Titles are typeset (’ “ ”) and people type straight quotes: both fold to straight ones.
     return String(text || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[\u2018\u2019]/g, "'").replace(/[\u201c\u201d]/g, '"')
       .replace(/\s+/g, " ").trim();
   }
 
