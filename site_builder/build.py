@@ -112,6 +112,11 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
                   image_sizes={k: size for k, (size, _) in read.items()},
                   srcsets={k: tuple((p, w) for p, w, _ in made) for k, (_, made) in read.items() if made})
     values.versions = versions(run, values, todo, picked.signatures, together.signatures, pictures)
+    indexer = None
+    if run.searching and config.search:                                 # Pagefind, on the other core from here on
+        digests = run.map(search_stage(values), list(linked.values()))
+        indexer = run.index_search({search_path(d): h for d, h in zip(linked.values(), digests)},
+                                   search_documents(values, linked.values()))
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
     icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
     copies = {path: data for _, made in read.values() for path, _, data in made}
@@ -121,11 +126,6 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
     if has_errors(diagnostics):
         return BuildResult(diagnostics, None, run.counts, time.perf_counter() - started, index, picked.picks, linked)
-    indexer = None
-    if run.searching and config.search:                                 # Pagefind, on the other core while pages render
-        digests = run.map(search_stage(values), list(linked.values()))
-        indexer = run.index_search({search_path(d): h for d, h in zip(linked.values(), digests)},
-                                   search_documents(values, linked.values()))
     files, more = run.render(site, templates, pages, values)            # Jinja: every page whose inputs changed
     if more:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,

@@ -26,7 +26,8 @@ cold one. The number of shards depends only on the number of documents
 (``shard_count``): one up to ``SHARD_DOCS``, then the next power of two, so that adding
 a document never moves others between shards except when the count doubles (then every
 shard is indexed once, as in a cold build). Every shard adds one index chunk (~25 KB)
-to what a reader downloads for a query: hence few, large shards.
+per word to what a reader downloads for a query: hence few, large shards (the benchmark
+corpus's 5,300 documents make two; four would take a two-word query over 300 KB).
 
 ``Indexer`` runs in a thread (``start``, then ``wait``), or, for the dev server, makes
 the documents and runs the binary in a forked process (``apart``), so that the server's
@@ -56,7 +57,7 @@ from site_builder.model import TYPE_NAMES, ArticleHeader, EntryHeader
 
 BUNDLE = "pagefind/"  # where the index lives in the output
 SHARDS = BUNDLE + "shards.json"  # for search.js: the folders of the shards merged into the first one
-SHARD_DOCS = 1500  # documents a shard holds at most before the shard count doubles (see shard_count)
+SHARD_DOCS = 3000  # documents a shard holds at most, on average, before the shard count doubles (see shard_count)
 FORMAT = 1  # the version of what this module makes of Pagefind's output (part of each shard's key)
 SEARCH_PAGE = "search/index.html"
 ALIAS_WEIGHT = "10"  # Pagefind's highest: an entry's own names outrank any article's text
