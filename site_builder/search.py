@@ -10,7 +10,8 @@ start before the pages are rendered and run on one core while they render on the
   metadata, its tags and year as filters, and its date as a sort key;
 - an entry: its title, its title and aliases again as text weighted 10 (Pagefind's
   highest weight: a query naming an alias ranks the entry first), summary and body, with
-  its type and aliases as metadata and its type as a filter.
+  its type and aliases as metadata and its type and ``kind`` as filters (search.js
+  looks for the entry a query names among the entries only).
 
 The rendered pages carry the same marks (``data-pagefind-body`` on the article body and
 the entry's summary and body) so that a reader of the HTML sees what is searched.
