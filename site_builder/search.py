@@ -383,6 +383,7 @@ class Bundle:
     files: dict[str, bytes]  # output path (under pagefind/) -> bytes
     pages: int  # documents indexed
     made: dict[int, tuple[str, dict[str, bytes]]]  # the shards indexed by this build: number -> (key, files)
+    shards: dict[int, tuple[str, dict[str, bytes]]]  # every shard of this index, indexed or kept
 
 
 def make_shards(todo: list[Shard], make: Callable[[Iterable[str]], dict[str, bytes]], work: str | None,
@@ -474,8 +475,9 @@ class Indexer:
         todo = [s for s in shards if s.number not in have]
         made = self._index(todo)
         self.indexed = len(todo)
-        return Bundle(combine(shards, {**have, **made}), len(self.digests),
-                      {s.number: (s.key, made[s.number]) for s in todo})
+        every = {**have, **made}
+        return Bundle(combine(shards, every), len(self.digests), {s.number: (s.key, made[s.number]) for s in todo},
+                      {s.number: (s.key, every[s.number]) for s in shards})
 
     def _run(self) -> None:
         try:

@@ -520,7 +520,7 @@ class Preview:
             if not self._closing:
                 print(f"search index not updated: {exc}", file=self.err, flush=True)
             return
-        self.builder.runner.search_shards.update(bundle.made)
+        self.builder.runner.search_shards = bundle.shards  # the next index reads these, not the disk cache
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._publish_search, bundle.files, number)
 
