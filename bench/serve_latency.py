@@ -2,6 +2,7 @@
 
     python bench/serve_latency.py [--articles 1000,5000] [--entries 300] [--reps 7] [--profile]
     python bench/serve_latency.py --articles 5000 --baseline /tmp/before --rounds 2   # before/after
+    python bench/serve_latency.py --articles 1000 --without-search   # what search costs a reload
 
 For each size it generates a site with ``bench/generate.py`` (~800 words an article,
 glossary entries with aliases; deterministic, reused when already there), starts
@@ -11,6 +12,10 @@ the reload message for
 
   (a) a one-article body edit, and
   (b) a glossary-title edit (a person gains a middle initial; the surname alias keeps matching).
+
+``--without-search`` also measures a copy of the site whose ``site.yaml`` says
+``search: false``, alternating with the site itself. With search on, timing starts once
+the server serves its first search index (the steady state of an editing session).
 
 It prints each repetition with the server's own figures (build time, time since it saw the
 change) and the medians. ``--profile`` also profiles ``Builder.run()`` in-process after a
@@ -59,6 +64,19 @@ def make_site(work: str, articles: int, entries: int, seed: int) -> tuple[str, d
     return out, manifest
 
 
+def without_search_copy(site: str) -> str:
+    """A copy of the generated site with 'search: false' (made once, reused)."""
+    import shutil
+
+    copy = site + "-nosearch"
+    if not os.path.exists(os.path.join(copy, "corpus.json")):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(site, copy, ignore=shutil.ignore_patterns(".cache", "public"))
+        with open(os.path.join(copy, "site.yaml"), "a", encoding="utf-8") as fh:
+            fh.write("\nsearch: false\n")
+    return copy
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,6 +112,18 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         raise SystemExit(f"the server did not answer within {timeout} s:\n{self.log()}")
+
+    def wait_index(self, timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/pagefind/pagefind-entry.json",
+                                            timeout=timeout) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"no search index within {timeout} s:\n{self.log()}")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -195,6 +225,10 @@ async def run_size(site: str, manifest: dict, reps: int, work: str, src: str | N
     results = {}
     try:
         ready = server.wait_ready(1800)
+        if "search: false" not in open(os.path.join(site, "site.yaml"), encoding="utf-8").read():
+            t = time.perf_counter()
+            server.wait_index(600)
+            print(f"  first search index served {time.perf_counter() - t:.1f} s after the server was ready")
         first = re.search(r"first build: .*built in (\d+) ms", server.log())
         print(f"  server ready in {ready:.1f} s" + (f" (first build {first.group(1)} ms)" if first else ""))
         ws = await connect(server.port)
@@ -261,20 +295,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="also profile Builder.run() after a one-article edit")
     p.add_argument("--baseline", metavar="DIR", help="also measure the site-builder checkout in DIR, alternating")
     p.add_argument("--rounds", type=int, default=1, help="rounds per variant (alternating with --baseline)")
+    p.add_argument("--without-search", action="store_true",
+                   help="also measure a copy of the site with 'search: false', alternating")
     args = p.parse_args(argv)
     os.makedirs(args.work, exist_ok=True)
     summary = []
-    variants = [("this checkout", None)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
+    variants = [("this checkout", None, False)] + \
+        ([("baseline", os.path.abspath(args.baseline), False)] if args.baseline else []) + \
+        ([("search: false", None, True)] if args.without_search else [])
     for n in (int(x) for x in args.articles.split(",") if x.strip()):
         site, manifest = make_site(args.work, n, args.entries, args.seed)
         merged: dict[str, dict[str, list]] = {}
         for rnd in range(args.rounds):
-            for label, src in variants[rnd % len(variants):] + variants[: rnd % len(variants)]:  # alternate
+            for label, src, off in variants[rnd % len(variants):] + variants[: rnd % len(variants)]:  # alternate
                 print(f"{n} articles, {args.entries} glossary entries, {label} (round {rnd + 1}):")
-                results = asyncio.run(run_size(site, manifest, args.reps, args.work, src))
+                where = without_search_copy(site) if off else site
+                results = asyncio.run(run_size(where, manifest, args.reps, args.work, src))
                 for kind, rows in results.items():
                     merged.setdefault(label, {}).setdefault(kind, []).extend(rows)
-        for label, _ in variants:
+        for label, _, _ in variants:
             summary.append((n, label, median_line(merged[label]["article"]), median_line(merged[label]["entry"])))
         if args.profile:
             profile(site, manifest)

@@ -44,8 +44,7 @@ from site_builder.refs import Resolved, resolve, resolve_body
 from site_builder.related import fresh, pick_all, related_key
 from site_builder.render import environment, render_page, template_digest, theme_assets
 from site_builder.suggest import RULES, Suggestion, covered_terms, find_names, rank
-from site_builder.search import (Base, Bundle, IndexFailed, Indexer, article_document, base_from, base_state,
-                                 entry_document, sha)
+from site_builder.search import Bundle, IndexFailed, Indexer, Shard, article_document, entry_document, sha
 from site_builder.urls import output_path
 from site_builder.write import (MARKER, MARKER_BYTES, Previous, Spooled, WriteFailed, WriteStats, check_out_dir,
                                 existing_files, file_digest, search_dir, spool, spool_dir, write_tree)
@@ -115,6 +114,11 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
                   image_sizes={k: size for k, (size, _) in read.items()},
                   srcsets={k: tuple((p, w) for p, w, _ in made) for k, (_, made) in read.items() if made})
     values.versions = versions(run, values, todo, picked.signatures, together.signatures, pictures)
+    indexer = None
+    if run.searching and config.search:                                 # Pagefind, on the other core from here on
+        digests = run.map(search_stage(values), list(linked.values()))
+        indexer = run.index_search({search_path(d): h for d, h in zip(linked.values(), digests)},
+                                   search_documents(values, linked.values()))
     pages = run.pages(values, global_key=digest(templates, sorted(values.values.items())))
     icons = default_icons(config, {x.out_path for x in found.statics})  # unless content/ has its own
     copies = {path: data for _, made in read.values() for path, _, data in made}
@@ -124,11 +128,6 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     diagnostics = final(problems, docs, linked, resolved, checked, index, options)
     if has_errors(diagnostics):
         return BuildResult(diagnostics, None, run.counts, time.perf_counter() - started, index, picked.picks, linked)
-    indexer = None
-    if run.searching and config.search:                                 # Pagefind, on the other core while pages render
-        digests = run.map(search_stage(values), list(linked.values()))
-        indexer = run.index_search({search_path(d): h for d, h in zip(linked.values(), digests)},
-                                   search_documents(values, linked.values()))
     files, more = run.render(site, templates, pages, values)            # Jinja: every page whose inputs changed
     if more:
         return BuildResult(sort_diagnostics(diagnostics + more), None, run.counts, time.perf_counter() - started,
@@ -492,8 +491,9 @@ class Runner(Executor):
         self.read: tuple[SiteConfig, list[Document], SiteIndex] | None = None  # the last run's reading
         self.searching = False  # make the search index too (publish, the dev server)
         self.search_later = False  # the caller starts the indexer (the dev server: after the build)
+        self.search_apart = False  # the indexer makes documents in a forked process (the dev server)
         self.indexer: Indexer | None = None
-        self.search_base: Base | None = None  # without an output folder: the last whole index (the dev server's)
+        self.search_shards: dict[int, tuple[str, dict[str, bytes]]] = {}  # a resident builder's last shards
 
     def begin(self) -> None:
         self.counts = {}
@@ -546,20 +546,20 @@ class Runner(Executor):
         return "manifest-" + digest(self.out or "")[:16]
 
     def index_search(self, digests: dict[str, str], make: Any) -> Indexer:
-        """Start indexing the search documents (the work folder beside the output), over the
-        last whole index when the output still holds it as it was written."""
-        self.indexer = Indexer(digests, make, search_dir(self.out) if self.out else None, self._search_base())
+        """Start indexing the search documents, shard by shard (the work folder beside the
+        output); shards whose documents are unchanged come from the cache."""
+        self.indexer = Indexer(digests, make, search_dir(self.out) if self.out else None, self.cached_shard,
+                               self.search_apart)
         return self.indexer if self.search_later else self.indexer.start()
 
-    def _search_base(self) -> Base | None:
-        if self.out is None:
-            return self.search_base
-        if not self.disk.enabled:
-            return None
-        base = base_from(self.disk.load("search-" + digest(self.out)[:16]))
-        if base is None or any(self.previous(rel, d) is None for rel, d in base.files.items()):
-            return None
-        return base
+    def cached_shard(self, shard: Shard) -> dict[str, bytes] | None:
+        """A shard's index files, from memory (a resident builder's last ones) or the disk
+        cache, when they were made from the same documents."""
+        hit = self.search_shards.get(shard.number)
+        if (hit is None or hit[0] != shard.key) and self.disk.enabled:
+            state = self.disk.load(_shard_name(shard.number))
+            hit = (state.get("key", ""), state.get("files", {}))
+        return hit[1] if hit is not None and hit[0] == shard.key else None
 
     def reduce_update(self, name: str, key: Any, items: dict, make: Any, update_: Any, *args: Any) -> Any:
         """A reduce that an edit can bring up to date: ``update_(previous, items, *args)``
@@ -691,12 +691,17 @@ class Runner(Executor):
         self.disk.save("stamps", self.stamps)
         if self.memo is not None:
             self.memo.save()
-        if self.out and self.indexer is not None and self.indexer.base is not None:
-            self.disk.save("search-" + digest(self.out)[:16], base_state(self.indexer.base))
+        if self.indexer is not None and self.indexer.bundle is not None:
+            for number, (key, files) in self.indexer.bundle.made.items():
+                self.disk.save(_shard_name(number), {"key": key, "files": files})
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self._inputs_digest(self._remembered[0])
                                                    if self._remembered else "",
                                                    "files": manifest, "diagnostics": result.diagnostics})
+
+
+def _shard_name(number: int) -> str:
+    return f"search-shard-{number:x}"
 
 
 # -- the ways to run it ------------------------------------------------------------------------
@@ -794,11 +799,6 @@ def add_bundle(run: Runner, files: dict[str, Any], bundle: Bundle) -> None:
     are stay untouched)."""
     for rel, data in bundle.files.items():
         files[rel] = run.previous(rel, file_digest(data)) or data
-    for rel, digest_ in bundle.kept.items():  # the last whole index, which the output holds (checked before)
-        kept = run.previous(rel, digest_)
-        if kept is None:
-            raise IndexFailed(f"'{rel}' in the output changed during the build; build again")
-        files[rel] = kept
 
 
 def _display(path: str) -> str:

@@ -10,38 +10,56 @@ start before the pages are rendered and run on one core while they render on the
   metadata, its tags and year as filters, and its date as a sort key;
 - an entry: its title, its title and aliases again as text weighted 10 (Pagefind's
   highest weight: a query naming an alias ranks the entry first), summary and body, with
-  its type and aliases as metadata and its type as a filter.
+  its type and aliases as metadata and its type and ``kind`` as filters (search.js
+  looks for the entry a query names among the entries only).
 
 The rendered pages carry the same marks (``data-pagefind-body`` on the article body and
 the entry's summary and body) so that a reader of the HTML sees what is searched.
 
-``Indexer`` runs the binary on a private folder (``start``, then ``wait``): the bundle
-comes back as bytes under ``pagefind/`` for the writer, so a failed build never leaves
-a new index beside an old site, or the other way round.
+The index is made in *shards*: each document goes to a shard by a stable hash of its
+path (``shard_of``), and Pagefind indexes each shard on its own; the search page merges
+them in the reader's browser (Pagefind's ``mergeIndex``; ``pagefind/shards.json`` lists
+them). A shard's index is a function of its documents only (``Shard.key``: their paths and
+digests, Pagefind's version and this module's ``FORMAT``), so it is kept in the build's
+cache: an edit indexes the one shard its document is in, a build with a fresh output
+folder and a warm cache (a deploy) indexes none, and any build gives the same bytes as a
+cold one. The number of shards depends only on the number of documents
+(``shard_count``): one up to ``SHARD_DOCS``, then the next power of two, so that adding
+a document never moves others between shards except when the count doubles (then every
+shard is indexed once, as in a cold build). Every shard adds one index chunk (~25 KB)
+per word to what a reader downloads for a query: hence few, large shards (the benchmark
+corpus's 5,300 documents make two; four would take a two-word query over 300 KB).
+
+``Indexer`` runs in a thread (``start``, then ``wait``), or, for the dev server, makes
+the documents and runs the binary in a forked process (``apart``), so that the server's
+own process never spends time on them. The bundle comes back as bytes under
+``pagefind/`` for the writer, so a failed build never leaves a new index beside an old
+site, or the other way round.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import html
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from site_builder.model import TYPE_NAMES, ArticleHeader, EntryHeader
 
 BUNDLE = "pagefind/"  # where the index lives in the output
-DELTA = BUNDLE + "delta/"  # the documents changed since the last whole index (see Indexer)
-STATE = BUNDLE + "delta.json"  # for search.js: is there a delta, and which pages of the base it replaces
-DELTA_MIN_DOCS = 1000  # smaller sites are indexed whole every time (about a second)
-DELTA_SHARE = 50  # a delta holds at most one document in 50 (and at least 20) before the index is made whole
+SHARDS = BUNDLE + "shards.json"  # for search.js: the folders of the shards merged into the first one
+SHARD_DOCS = 3000  # documents a shard holds at most, on average, before the shard count doubles (see shard_count)
+FORMAT = 1  # the version of what this module makes of Pagefind's output (part of each shard's key)
 SEARCH_PAGE = "search/index.html"
 ALIAS_WEIGHT = "10"  # Pagefind's highest: an entry's own names outrank any article's text
 # What the reader's browser needs of Pagefind's output; its prebuilt UIs are left out.
@@ -89,29 +107,14 @@ def article_document(a: ArticleHeader, body_html: str, entities: Iterable[str], 
 
 def entry_document(e: EntryHeader, body_html: str, language: str) -> bytes:
     names = " · ".join((e.title,) + e.aliases)
-    hidden = [("meta", "kind", "entry"), ("meta", "type", TYPE_NAMES[e.type]), ("filter", "type", TYPE_NAMES[e.type]),
+    hidden = [("meta", "kind", "entry"), ("filter", "kind", "entry"), ("meta", "type", TYPE_NAMES[e.type]),
+              ("filter", "type", TYPE_NAMES[e.type]),
               ("meta", "aliases", "|".join(e.aliases)), ("meta", "slug", e.slug)]
     inner = (f"<h1>{html.escape(e.title)}</h1>\n"
              f'<p data-pagefind-weight="{ALIAS_WEIGHT}">{html.escape(names)}</p>\n'
              + (f'<p data-pagefind-meta="summary">{html.escape(e.summary)}</p>\n' if e.summary else "")
              + body_html + "\n" + _hidden(hidden))
     return _page(language, e.title, "", inner)
-
-
-@dataclass
-class Bundle:
-    files: dict[str, bytes]  # output path (under pagefind/) -> bytes
-    pages: int  # documents indexed
-    kept: dict[str, str] = field(default_factory=dict)  # the base's files, as the output holds them (-> sha256)
-
-
-@dataclass
-class Base:
-    """The last whole index, as the output holds it: what a small edit is indexed against."""
-
-    files: dict[str, str]  # output path -> sha256 of its bytes
-    docs: dict[str, str]  # search document (output path of its page) -> sha256 of its bytes
-    ids: dict[str, str]  # search document -> the id Pagefind gives its page (its fragment's name)
 
 
 class IndexFailed(Exception):
@@ -170,9 +173,8 @@ def write_documents(folder: str, docs: dict[str, bytes]) -> None:
             fh.write(data)
 
 
-def read_bundle(folder: str, prefix: str = BUNDLE, code: bool = True) -> dict[str, bytes]:
-    """The files of a Pagefind bundle a reader's browser needs, by output path (without
-    the JavaScript and WebAssembly for an index that is only merged into another)."""
+def read_bundle(folder: str) -> dict[str, bytes]:
+    """The files of a Pagefind bundle a reader's browser needs, by path in the bundle."""
     files = {}
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
@@ -180,11 +182,16 @@ def read_bundle(folder: str, prefix: str = BUNDLE, code: bool = True) -> dict[st
             if name in _KEEP_FOLDERS:
                 for inner in sorted(os.listdir(path)):
                     with open(os.path.join(path, inner), "rb") as fh:
-                        files[f"{prefix}{name}/{inner}"] = fh.read()
-        elif (name in _KEEP or name.endswith(_KEEP_SUFFIXES)) and (code or name.endswith((".json", ".pf_meta"))):
+                        files[f"{name}/{inner}"] = fh.read()
+        elif name in _KEEP or name.endswith(_KEEP_SUFFIXES):
             with open(path, "rb") as fh:
-                files[prefix + name] = fh.read()
+                files[name] = fh.read()
     return files
+
+
+def _is_code(rel: str) -> bool:
+    """Pagefind's JavaScript and WebAssembly: the first shard's serve every shard."""
+    return "/" not in rel and not rel.endswith((".json", ".pf_meta"))
 
 
 # -- Pagefind's output, made deterministic --------------------------------------------------
@@ -289,11 +296,11 @@ def canonical_bundle(bundle: str) -> None:
         json.dump(entry, fh, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_bundle(docs: dict[str, bytes], work: str | None = None, prefix: str = BUNDLE, started: Any = None) -> Bundle:
-    """Index ``docs`` (output path -> search document) in the folder ``work`` (made, then
-    removed), or a private temporary folder."""
-    if not docs:  # Pagefind refuses to make an empty index: a site with nothing to search has none
-        return Bundle({}, 0)
+
+
+def index_documents(docs: dict[str, bytes], work: str | None = None, started: Any = None) -> dict[str, bytes]:
+    """Pagefind's bundle (by path in the bundle) for ``docs`` (output path -> search
+    document), made in the folder ``work`` (made, then removed), or a private temporary one."""
     if work is None:
         tmp = tempfile.mkdtemp(prefix="site-builder-search-")  # private (0700): the dev server's
     else:
@@ -304,7 +311,7 @@ def make_bundle(docs: dict[str, bytes], work: str | None = None, prefix: str = B
         write_documents(os.path.join(tmp, "docs"), docs)
         index_folder(tmp, started=started)
         canonical_bundle(os.path.join(tmp, "bundle"))
-        return Bundle(read_bundle(os.path.join(tmp, "bundle"), prefix, code=prefix == BUNDLE), len(docs))
+        return read_bundle(os.path.join(tmp, "bundle"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -313,81 +320,111 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def page_ids(files: dict[str, bytes], prefix: str = BUNDLE) -> dict[str, str]:
-    """Search document -> the id Pagefind gave its page (the name of its fragment)."""
-    ids = {}
-    for rel, data in files.items():
-        if rel.startswith(prefix + "fragment/"):
-            raw = gzip.decompress(data)
-            url = json.loads(raw[raw.index(b"{"):])["url"]
-            ids[url.lstrip("/") + "index.html"] = rel.rsplit("/", 1)[1].removesuffix(".pf_fragment")
-    return ids
+# -- shards ----------------------------------------------------------------------------------
 
 
-def _state(delta: bool, stale: Iterable[str]) -> bytes:
-    return json.dumps({"delta": "delta/" if delta else None, "stale": sorted(stale)}, separators=(",", ":")).encode()
+@functools.cache
+def pagefind_version() -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version("pagefind_bin")
 
 
-def plan(digests: dict[str, str], base: Base | None) -> list[str] | None:
-    """The documents to index as a delta over ``base``; None when the index is to be made
-    whole (no base, a small site, or too many changes since the base)."""
-    if base is None or len(digests) < DELTA_MIN_DOCS:
-        return None
-    changed = sorted(p for p, d in digests.items() if base.docs.get(p) != d)
-    removed = base.docs.keys() - digests.keys()
-    return changed if len(changed) + len(removed) <= max(20, len(digests) // DELTA_SHARE) else None
+def shard_count(documents: int) -> int:
+    """One shard up to SHARD_DOCS documents, then the smallest power of two that keeps
+    shards at SHARD_DOCS or fewer on average. With a power of two, ``shard_of`` under twice
+    the count splits each shard in two: nothing else ever moves."""
+    count = 1
+    while documents > count * SHARD_DOCS:
+        count *= 2
+    return count
 
 
-def index(digests: dict[str, str], make: Callable[[Iterable[str]], dict[str, bytes]], work: str | None,
-          base: Base | None, started: Any = None) -> tuple[Bundle, Base | None]:
-    """The search index of the documents ``digests`` names (``make(paths)`` makes them):
-    whole, or the base kept as it is with a small delta of the documents changed since
-    (search.js merges the two, and drops the base's pages that the delta replaces or that
-    are gone). Only the documents to index are made."""
-    todo = plan(digests, base)
-    if todo is None or base is None:
-        bundle = make_bundle(make(digests), work, started=started)
-        if bundle.pages:
-            bundle.files[STATE] = _state(False, ())
-        # the state file is not part of the base: a later delta build rewrites it
-        whole = Base({rel: sha(data) for rel, data in bundle.files.items() if rel != STATE}, digests,
-                     page_ids(bundle.files))
-        return bundle, whole
-    bundle = make_bundle(make(todo), work, DELTA, started)
-    stale = [base.ids[p] for p in todo if p in base.ids] + [base.ids[p] for p in base.docs.keys() - digests.keys()
-                                                           if p in base.ids]
-    bundle.files[STATE] = _state(bool(todo), stale)
-    bundle.kept = dict(base.files)
-    return bundle, base
+def shard_of(path: str, count: int) -> int:
+    return int.from_bytes(hashlib.sha256(path.encode("utf-8", "surrogatepass")).digest()[:8], "big") % count
 
 
-def base_from(state: dict) -> Base | None:
+@dataclass(frozen=True)
+class Shard:
+    number: int
+    key: str  # what its index is made from: its documents' paths and digests, Pagefind's version, FORMAT
+    paths: tuple[str, ...]  # output paths of its documents' pages, sorted
+
+
+def plan(digests: dict[str, str]) -> list[Shard]:
+    """The shards of the documents ``digests`` names (output path -> digest of the
+    document), without the empty ones."""
+    count = shard_count(len(digests))
+    groups: list[list[str]] = [[] for _ in range(count)]
+    for path in sorted(digests):
+        groups[shard_of(path, count)].append(path)
+    version = pagefind_version()
+    return [Shard(n, hashlib.sha256("\n".join([f"search shard {FORMAT} {version}"]
+                                                + [f"{p}\0{digests[p]}" for p in group]).encode()).hexdigest(),
+                  tuple(group)) for n, group in enumerate(groups) if group]
+
+
+def combine(shards: list[Shard], made: dict[int, dict[str, bytes]]) -> dict[str, bytes]:
+    """The output's ``pagefind/``: the first shard's bundle, with Pagefind's code; each
+    other shard's index under ``pagefind/<number>/``; ``shards.json`` lists those."""
+    if not shards:  # Pagefind refuses to make an empty index: a site with nothing to search has none
+        return {}
+    first, *others = shards
+    files = {BUNDLE + rel: data for rel, data in made[first.number].items()}
+    for shard in others:
+        files.update((f"{BUNDLE}{shard.number}/{rel}", data) for rel, data in made[shard.number].items()
+                     if not _is_code(rel))
+    files[SHARDS] = json.dumps({"shards": [f"{s.number}/" for s in others]}, separators=(",", ":")).encode()
+    return files
+
+
+@dataclass
+class Bundle:
+    files: dict[str, bytes]  # output path (under pagefind/) -> bytes
+    pages: int  # documents indexed
+    made: dict[int, tuple[str, dict[str, bytes]]]  # the shards indexed by this build: number -> (key, files)
+    shards: dict[int, tuple[str, dict[str, bytes]]]  # every shard of this index, indexed or kept
+
+
+def make_shards(todo: list[Shard], make: Callable[[Iterable[str]], dict[str, bytes]], work: str | None,
+                started: Any = None) -> dict[int, dict[str, bytes]]:
+    return {shard.number: index_documents(make(shard.paths), work, started) for shard in todo}
+
+
+def _apart(conn: Any, todo: list[Shard], make: Callable[[Iterable[str]], dict[str, bytes]]) -> None:
+    """The forked process of ``Indexer(apart=True)``: its shards, sent back (or why not)."""
+    from site_builder.parallel import die_with_parent
+
+    die_with_parent()
     try:
-        return Base(**state)
-    except TypeError:
-        return None
-
-
-def base_state(base: Base) -> dict:
-    return asdict(base)
+        conn.send(("ok", make_shards(todo, make, None)))
+    except IndexFailed as exc:
+        conn.send(("failed", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - reported by the server; it keeps serving
+        conn.send(("failed", f"the search index could not be made: {exc!r}"))
 
 
 class Indexer:
     """Pagefind run in a thread (the binary is its own process, so it runs on another
     core while this one renders): ``start()``, later ``wait()`` for the bundle. ``digests``:
     each search document's sha256 (by the output path of its page); ``make(paths)``: those
-    documents' bytes, made in the thread, only for the documents to index."""
+    documents' bytes, made only for the shards to index; ``cached(shard)``: a shard's
+    files when a cache holds them for its key. ``apart``: the documents are made and
+    indexed in a forked process (the dev server's own process stays free)."""
 
     def __init__(self, digests: dict[str, str], make: Callable[[Iterable[str]], dict[str, bytes]],
-                 work: str | None = None, base: Base | None = None):
+                 work: str | None = None, cached: Callable[[Shard], dict[str, bytes] | None] = lambda s: None,
+                 apart: bool = False):
         self.digests = digests
         self.make = make
         self.work = work
-        self.base = base  # in: the last whole index; out: the base of this one
+        self.cached = cached
+        self.apart = apart
+        self.indexed = 0  # shards indexed (the others came from the cache)
         self.bundle: Bundle | None = None
         self.failure: IndexFailed | None = None
         self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
-        self._process: subprocess.Popen | None = None
+        self._process: Any = None
         self._stopped = False
 
     def start(self) -> "Indexer":
@@ -395,7 +432,7 @@ class Indexer:
             self._thread.start()
         return self
 
-    def _started(self, proc: subprocess.Popen) -> None:
+    def _started(self, proc: Any) -> None:
         self._process = proc
         if self._stopped:
             proc.kill()
@@ -404,14 +441,47 @@ class Indexer:
         """Stop the indexer (the dev server is closing); its temporary folder goes too."""
         self._stopped = True
         if self._process is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError, ValueError):
                 self._process.kill()
         if self._thread.ident is not None:
             self._thread.join(wait)
 
+    def _index(self, todo: list[Shard]) -> dict[int, dict[str, bytes]]:
+        if not self.apart or not todo:
+            return make_shards(todo, self.make, self.work, self._started)
+        ctx = multiprocessing.get_context("fork")
+        conn, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_apart, args=(child, todo, self.make), daemon=True, name="site-builder-search")
+        proc.start()
+        child.close()
+        self._started(proc)
+        try:
+            if not conn.poll(TIMEOUT):
+                raise IndexFailed(f"the search indexer (Pagefind) took more than {TIMEOUT:.0f} s")
+            status, payload = conn.recv()
+        except (EOFError, OSError):
+            raise IndexFailed("the search indexer stopped") from None
+        finally:
+            conn.close()
+            proc.kill()
+            proc.join()
+        if status != "ok":
+            raise IndexFailed(payload)
+        return payload
+
+    def _build(self) -> Bundle:
+        shards = plan(self.digests)
+        have = {s.number: files for s in shards if (files := self.cached(s)) is not None}
+        todo = [s for s in shards if s.number not in have]
+        made = self._index(todo)
+        self.indexed = len(todo)
+        every = {**have, **made}
+        return Bundle(combine(shards, every), len(self.digests), {s.number: (s.key, made[s.number]) for s in todo},
+                      {s.number: (s.key, every[s.number]) for s in shards})
+
     def _run(self) -> None:
         try:
-            self.bundle, self.base = index(self.digests, self.make, self.work, self.base, self._started)
+            self.bundle = self._build()
         except IndexFailed as exc:
             self.failure = exc
         except (ValueError, KeyError, EOFError, gzip.BadGzipFile) as exc:  # truncated, or an unknown Pagefind

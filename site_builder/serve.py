@@ -50,6 +50,7 @@ DEBOUNCE = 0.05  # seconds of quiet after a change before rebuilding: one rebuil
 SETTLE = 0.005  # the quiet spell after a complete write: with the watcher's own quiet step before it
 #                 (watch.STEP, 5 ms), 10 ms in all, as with the inotify reader this replaced
 MAX_DEBOUNCE = 0.5  # a steady stream of changes still rebuilds this often
+INDEX_QUIET = 1.0  # seconds without a build before the search index is brought up to date
 REQUEST_WAIT = 300.0  # a request waits at most this long for the build in progress
 MAX_PATH = 2048  # longer request paths get 414
 MAX_LISTED = 100  # diagnostics shown in the page; the terminal has them all
@@ -378,8 +379,8 @@ class Preview:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._indexer: Indexer | None = None  # the latest build's search indexer
         self._indexed = 0  # builds whose indexer was started; the latest one's index is served
+        self._last_index: dict[str, bytes] = {}  # the files of the index served last
         self._closing = False
-        self._base: tuple[object, dict[str, bytes]] = (None, {})  # the last whole index and its files
         self.watcher: SiteWatcher | None = None  # set when a watcher feeds notice()
         self.panel: bytes | None = None  # /_suggest/: made on the first request, then after every build
 
@@ -388,7 +389,8 @@ class Preview:
         # build); a Builder writes it only when asked to, and serve never asks: nothing is written.
         builder = Builder(self.site, drafts=self.drafts, base_url=self.base_url, cache=True)
         builder.runner.searching = True  # in a private temporary folder, never public/
-        builder.runner.search_later = True  # after the build: the pages render first, then the index
+        builder.runner.search_later = True  # after the build, once saves go quiet (see _await_index)
+        builder.runner.search_apart = True  # documents made and indexed in a forked process, not this one
         return builder
 
     # scheduling (IOLoop thread)
@@ -502,31 +504,33 @@ class Preview:
         return _Outcome(result, 0, overlay_html(self.site, diags, self._good is not None), error_page(self.site, diags))
 
     def _await_index(self, indexer: Indexer, number: int) -> None:
-        """Wait for a build's search index (a thread of its own: the build and the reload
-        never wait for it), then serve it. A delta index is served with the whole index it
-        was made against; a newer build's index wins over an older one's."""
+        """Index a build's search documents once saves have gone quiet (INDEX_QUIET seconds
+        without a build), then serve the index; a newer build's indexer replaces this one
+        before it starts. The documents are made and indexed in a forked process (only
+        changed shards), so the builds that follow never wait for them."""
+        while True:
+            time.sleep(INDEX_QUIET)
+            if number != self._indexed or self._closing:
+                return
+            if not self._building and not self._pending:
+                break
         try:
             bundle = indexer.start().wait()
         except IndexFailed as exc:
             if not self._closing:
                 print(f"search index not updated: {exc}", file=self.err, flush=True)
             return
-        if bundle.kept:
-            base, whole = self._base
-            if indexer.base is not base:
-                return  # made against an older whole index: a newer build's index will follow
-            files = {rel: whole[rel] for rel in bundle.kept}
-        else:
-            files = {}
-            self._base = (indexer.base, dict(bundle.files))
-            self.builder.runner.search_base = indexer.base
-        files.update(bundle.files)
+        self.builder.runner.search_shards = bundle.shards  # the next index reads these, not the disk cache
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._publish_search, files, number)
+            self._loop.call_soon_threadsafe(self._publish_search, bundle.files, number)
 
     def _publish_search(self, files: dict[str, bytes], number: int) -> None:
+        """Serve a new index. The last one's files stay served beside it (their names are
+        their digests, all but the two entry files): a search page that loaded the last
+        index's metadata a moment ago still finds its chunks."""
         if number == self._indexed:
-            self.snapshot = dataclasses.replace(self.snapshot, search=files)
+            self.snapshot = dataclasses.replace(self.snapshot, search={**self._last_index, **files})
+            self._last_index = files
 
     # publishing (IOLoop thread)
 

@@ -56,7 +56,8 @@ def test_a_build_indexes_articles_and_entries_with_their_metadata_and_filters(si
     assert "Russia wants shells" in deal["content"]
     assert "North Korea needs food" not in deal["content"]  # a related block's cards are not indexed text
     nk = found["/glossary/north-korea/"]
-    assert nk["meta"]["kind"] == "entry" and nk["meta"]["aliases"] == "DPRK" and nk["filters"] == {"type": ["Place"]}
+    assert nk["meta"]["kind"] == "entry" and nk["meta"]["aliases"] == "DPRK"
+    assert nk["filters"] == {"kind": ["entry"], "type": ["Place"]}  # kind: search.js looks for a named entry
     assert "DPRK" in nk["content"]
     assert not [k for k in tree(out) if k.startswith("pagefind/pagefind-ui")]  # Pagefind's own UIs are not shipped
     page = (out / "articles" / "deal" / "index.html").read_text()
@@ -126,3 +127,46 @@ def test_two_builds_give_the_same_index(tmp_path: Path) -> None:
         assert run_cli("build", "--site", str(site), "--no-cache").returncode == 0
         trees.append(tree(site / "public"))
     assert trees[0] == trees[1] == trees[2]
+
+
+def test_shard_counts_step_by_doubling_and_a_shard_only_ever_splits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_DOCS", 10)
+    assert [search.shard_count(n) for n in (0, 1, 10, 11, 20, 21, 40, 41)] == [1, 1, 1, 2, 2, 4, 4, 8]
+    paths = [f"articles/a-{i}/index.html" for i in range(200)]
+    for count in (1, 2, 4, 8):
+        for p in paths:  # a document in shard n of 2c shards was in shard n mod c of c shards
+            assert search.shard_of(p, 2 * count) % count == search.shard_of(p, count)
+
+
+def sharded_site(site: Path) -> Path:
+    """Sixteen documents: with SHARD_DOCS lowered to 4, they make four shards."""
+    write_glossary(site, [{"slug": "wagner-group", "title": "Wagner Group", "aliases": ["Wagner"], "type": "ORG",
+                           "body": "A Russian private military company."}])
+    for i in range(15):
+        write_article(site, f"report-{i}", f"Wagner was seen near Example{i}.\n", title=f"Report {i}",
+                      date=f"2023-0{1 + i % 9}-1{i % 10}", extra=f"tags: [t{i % 3}]\n")
+    return site
+
+
+def test_a_warm_build_gives_a_cold_builds_bytes_and_indexes_one_shard_and_a_fresh_output_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_DOCS", 4)
+    site = sharded_site(tmp_path / "site")
+    result, _ = publish(str(site))
+    assert result.ok and result.search is not None
+    shards = json.loads((site / "public" / "pagefind" / "shards.json").read_text())["shards"]
+    assert len(shards) == 3 and result.search.indexed == 4  # the first shard is pagefind/ itself
+    for folder in shards:  # each shard is an index of its own, merged in the browser; the code is the first's
+        assert (site / "public" / "pagefind" / folder / "pagefind-entry.json").is_file()
+        assert not (site / "public" / "pagefind" / folder / "pagefind.js").exists()
+    write_article(site, "report-3", "Wagner was seen near Zanzibarville.\n", title="Report 3", date="2023-04-13",
+                  extra="tags: [t0]\n")
+    result, _ = publish(str(site))  # warm: one document changed, one shard indexed again
+    assert result.ok and result.search.indexed == 1
+    warm = tree(site / "public")
+    result, _ = publish(str(site), out=str(tmp_path / "ci"))  # a deploy: a fresh output, the cache restored
+    assert result.ok and result.search.indexed == 0
+    assert tree(tmp_path / "ci") == warm
+    result, _ = publish(str(site), out=str(tmp_path / "cold"), cache=False)
+    assert result.ok and result.search.indexed == 4
+    assert tree(tmp_path / "cold") == warm  # same input, same bytes, however the index was come by

@@ -217,45 +217,47 @@ def test_a_site_under_a_sub_path_searches(browser, tmp_path: Path) -> None:
         server.shutdown()
 
 
-def test_a_delta_index_replaces_the_pages_an_edit_changed(browser, site: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """A warm build of a big site indexes only the changed documents (pagefind/delta/);
-    search.js merges them and drops the whole index's older copies: no duplicate, no
-    stale hit. (The threshold is lowered so that a small site takes the same path.)"""
+def test_a_sharded_index_is_merged_in_the_browser(browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A site big enough for several shards (the threshold lowered so that a small site
+    has four), under a sub-path, after an edit that indexed one shard again: search.js
+    merges every shard; results come from all of them, once each, linked under the
+    sub-path, and the alias still puts its entry first."""
     from site_builder import search
     from site_builder.build import publish
 
-    monkeypatch.setattr(search, "DELTA_MIN_DOCS", 1)
+    monkeypatch.setattr(search, "SHARD_DOCS", 4)
+    site = tmp_path / "site"
     ranking_site(site)
-    assert publish(str(site))[0].ok
-    assert not (site / "public" / "pagefind" / "delta").exists()
-    write_article(site, "wagner-3", "Wagner was seen near Zanzibarville. Little else happened.\n",
+    (site / "site.yaml").write_text("base_url: https://example.org/explainers/\n")
+    write_article(site, "wagner-3", "Wagner was seen near Quillfeather. Little else happened.\n",
                   title="Wagner report 3", date="2023-04-13")
     assert publish(str(site))[0].ok
-    state = json.loads((site / "public" / "pagefind" / "delta.json").read_text())
-    assert state["delta"] == "delta/" and len(state["stale"]) == 1
-    assert (site / "public" / "pagefind" / "delta" / "pagefind-entry.json").is_file()
-    meta = sorted((site / "public" / "pagefind").glob("*.pf_meta"))
-    write_article(site, "other-0", "Nothing about any company here, only Quillfeather weather.\n", title="Weather 0")
-    assert publish(str(site))[0].ok  # a second edit: still a delta over the same whole index
-    assert sorted((site / "public" / "pagefind").glob("*.pf_meta")) == meta
-    state = json.loads((site / "public" / "pagefind" / "delta.json").read_text())
-    assert state["delta"] == "delta/" and len(state["stale"]) == 2
-    server, url = serve(site / "public")
+    write_article(site, "wagner-3", "Wagner was seen near Zanzibarville. Little else happened.\n",
+                  title="Wagner report 3", date="2023-04-13")
+    result, _ = publish(str(site))
+    assert result.ok and result.search.indexed == 1
+    assert len(json.loads((site / "public" / "pagefind" / "shards.json").read_text())["shards"]) == 3
+    web = tmp_path / "web"
+    web.mkdir()
+    os.symlink(site / "public", web / "explainers")
+    server, url = serve(web)
     try:
-        page, errors = open_page(browser, url + "/search/?q=Zanzibarville")
+        page, errors = open_page(browser, url + "/explainers/search/?q=Zanzibarville")
         assert wait_results(page) == ["Wagner report 3"]
-        page.goto(url + "/search/?q=Quillfeather")
-        assert wait_results(page) == ["Weather 0"]
-        page.goto(url + "/search/?q=Example3")
-        assert wait_results(page) == []
-        page.goto(url + "/search/?q=Wagner")
-        assert len(wait_results(page)) == 10  # a page of results; the rest behind "More results"
+        page.goto(url + "/explainers/search/?q=Quillfeather")
+        assert wait_results(page) == []  # the edited page's old text is gone from its shard
+        page.goto(url + "/explainers/search/?q=Wagner")
+        titles = wait_results(page)
+        assert len(titles) == 10 and titles[0] == "Wagner Group"  # a page of results; the rest behind "More"
         assert page.locator("#search-status").inner_text().startswith("13 results")
         page.locator("#search-more").click()
         expect(page.locator(".search-result-title")).to_have_count(13)
         titles = page.locator(".search-result-title").all_inner_texts()
         assert sorted(titles) == sorted(["Wagner Group"] + [f"Wagner report {i}" for i in range(12)])
+        hrefs = page.locator(".search-result-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert all(h.startswith("/explainers/") for h in hrefs), hrefs
+        page.goto(url + "/explainers/search/?q=Wagner&type=Organisation")
+        assert wait_results(page) == ["Wagner Group"]  # a filter over merged shards
         assert errors == []
         page.context.close()
     finally:

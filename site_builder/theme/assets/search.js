@@ -13,6 +13,7 @@
 
   var PAGE = 10; // results shown at a time
   var LOOKAHEAD = PAGE; // results whose data are loaded first: a named entry and its articles go first among them
+  var ENTRY_LOOKAHEAD = 3; // glossary results looked at for the entry the query names
   var DEBOUNCE = 200; // ms after the last keystroke
 
   function typing(el) {
@@ -51,9 +52,9 @@
   var selects = Array.prototype.slice.call(filtersBox.querySelectorAll("select[data-filter]"));
   var siteRoot = root.getAttribute("data-root") || "/";
   var bundle = root.getAttribute("data-bundle") || siteRoot + "pagefind/";
+  var SHARD_OPTIONS = { baseUrl: siteRoot, excerptLength: 24 }; // every shard's results, as the first one's
 
   var pagefind = null;
-  var stale = {}; // ids of pages of the whole index that a newer delta index replaces
   var generation = 0;
   var ordered = []; // results in the order shown (Pagefind result objects)
   var shown = 0;
@@ -105,27 +106,44 @@
     return (data.meta && data.meta.date) || "";
   }
 
+  // The entry the query names (its title or an alias), among the first glossary results
+  // (a search of entries only: in an index of several shards, Pagefind's scores are each
+  // shard's own, so the entry need not be among the first results of all pages).
+  async function namedEntry(entries, query) {
+    var wanted = fold(query);
+    var datas = await Promise.all(entries.slice(0, ENTRY_LOOKAHEAD).map(function (r) {
+      return r.data();
+    }));
+    for (var i = 0; i < datas.length; i++) {
+      if (names(datas[i]).indexOf(wanted) !== -1) {
+        return { result: entries[i], data: datas[i] };
+      }
+    }
+    return null;
+  }
+
   // The named entry first; then the articles that mention it (Pagefind's order, which
   // counts how often they name it; newer first when it scores them equal); then the rest.
-  function rank(results, datas, query) {
-    var wanted = fold(query);
-    var named = null;
-    datas.forEach(function (data, i) {
-      if (named === null && data.meta && data.meta.kind === "entry" && names(data).indexOf(wanted) !== -1) {
-        named = i;
-      }
-    });
+  function rank(results, datas, named) {
     var items = results.slice(0, datas.length).map(function (result, i) {
       var data = datas[i];
       var group = 2;
-      if (i === named) {
-        group = 0;
-      } else if (named !== null && (" " + ((data.meta && data.meta.entities) || "") + " ")
-        .indexOf(" " + datas[named].meta.slug + " ") !== -1) {
+      if (named !== null && (" " + ((data.meta && data.meta.entities) || "") + " ")
+        .indexOf(" " + named.data.meta.slug + " ") !== -1) {
         group = 1;
       }
       return { result: result, data: data, group: group, order: i };
     });
+    var rest = results.slice(datas.length).map(function (result, i) {
+      return { result: result, data: null, group: 3, order: datas.length + i };
+    });
+    if (named !== null) {
+      var other = function (item) {
+        return item.result.id !== named.result.id;
+      };
+      items = [{ result: named.result, data: named.data, group: 0, order: -1 }].concat(items.filter(other));
+      rest = rest.filter(other);
+    }
     items.sort(function (a, b) {
       if (a.group !== b.group) {
         return a.group - b.group;
@@ -135,9 +153,7 @@
       }
       return a.order - b.order;
     });
-    return items.concat(results.slice(datas.length).map(function (result, i) {
-      return { result: result, data: null, group: 3, order: datas.length + i };
-    }));
+    return items.concat(rest);
   }
 
   function excerpt(html) {
@@ -224,20 +240,21 @@
       say("");
       return;
     }
-    var response = await pagefind.search(query || null, { filters: filters });
+    var onlyEntries = Object.assign({}, filters, { kind: "entry" });
+    var responses = await Promise.all([pagefind.search(query || null, { filters: filters }),
+      query ? pagefind.search(query, { filters: onlyEntries }) : null]);
+    var response = responses[0];
     if (mine !== generation || !response) {
       return;
     }
-    var results = response.results.filter(function (r) {
-      return !Object.prototype.hasOwnProperty.call(stale, r.id);
-    });
-    var datas = await Promise.all(results.slice(0, LOOKAHEAD).map(function (r) {
+    var results = response.results;
+    var found = await Promise.all([Promise.all(results.slice(0, LOOKAHEAD).map(function (r) {
       return r.data();
-    }));
+    })), responses[1] ? namedEntry(responses[1].results, query) : null]);
     if (mine !== generation) {
       return;
     }
-    ordered = rank(results, datas, query);
+    ordered = rank(results, found[0], found[1]);
     shown = 0;
     list.replaceChildren();
     var count = results.length;
@@ -281,19 +298,17 @@
     }
   }
 
-  // A build that changed a few pages since the last whole index indexes only those, in
-  // <bundle>delta/, and lists in delta.json the pages of the whole index they replace.
-  async function mergeDelta() {
-    var response = await fetch(bundle + "delta.json", { cache: "no-cache" });
+  // The index comes in shards (site-builder indexes the pages in a few groups, so that an
+  // edit indexes one group again): <bundle> holds the first, and shards.json lists the
+  // folders of the others, which Pagefind merges into it.
+  async function mergeShards() {
+    var response = await fetch(bundle + "shards.json");
     if (!response.ok) {
-      return;
+      throw new Error("no shards.json");
     }
     var state = await response.json();
-    (state.stale || []).forEach(function (id) {
-      stale[id] = true;
-    });
-    if (state.delta) {
-      await pagefind.mergeIndex(bundle + state.delta);
+    for (var i = 0; i < (state.shards || []).length; i++) {
+      await pagefind.mergeIndex(bundle + state.shards[i], SHARD_OPTIONS);
     }
   }
 
@@ -307,9 +322,9 @@
       }
     });
     pagefind = await import(bundle + "pagefind.js");
-    await pagefind.options({ baseUrl: siteRoot, excerptLength: 24 });
+    await pagefind.options(SHARD_OPTIONS);
     await pagefind.init();
-    await mergeDelta();
+    await mergeShards();
     document.getElementById("search-nojs").hidden = true;
     filtersBox.hidden = false;
     form.addEventListener("submit", function (event) {
