@@ -225,7 +225,9 @@ async def run_size(site: str, manifest: dict, reps: int, work: str, src: str | N
     results = {}
     try:
         ready = server.wait_ready(1800)
-        if "search: false" not in open(os.path.join(site, "site.yaml"), encoding="utf-8").read():
+        code = src or ROOT
+        has_search = os.path.exists(os.path.join(code, "site_builder", "search.py"))  # a baseline may predate search
+        if has_search and "search: false" not in open(os.path.join(site, "site.yaml"), encoding="utf-8").read():
             t = time.perf_counter()
             server.wait_index(600)
             print(f"  first search index served {time.perf_counter() - t:.1f} s after the server was ready")
