@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import yaml
@@ -100,6 +106,27 @@ def site(tmp_path: Path) -> Path:
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def copy_sample(site: Path) -> Path:
+    """The sample site (content, templates, site.yaml) copied into ``site``, for a test to build."""
+    for name in ("content", "templates"):
+        shutil.copytree(ROOT / name, site / name)
+    shutil.copy(ROOT / "site.yaml", site / "site.yaml")
+    return site
+
+
+@contextlib.contextmanager
+def served(folder: Path, handler: type = http.server.SimpleHTTPRequestHandler) -> Iterator[str]:
+    """``folder`` over HTTP on 127.0.0.1 (a static host, as a reader's browser meets it):
+    yields the base URL, stops the server afterwards."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, write_article, write_glossary
+from conftest import write_article, write_glossary
 from regen_golden import EXPECTED, SITES, site_folders
 from site_builder.build import Builder
 from test_build import copy_sample

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
-
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import copy_sample, run_cli, served
 
 ARTICLE = "/articles/russia-north-korea-arms-for-food/"
 
@@ -17,20 +12,11 @@ ARTICLE = "/articles/russia-north-korea-arms-for-food/"
 @pytest.fixture(scope="module")
 def sample_site(tmp_path_factory: pytest.TempPathFactory):
     """The sample site, built and served over HTTP on 127.0.0.1."""
-    site = tmp_path_factory.mktemp("sample")
-    for name in ("content", "templates"):
-        shutil.copytree(ROOT / name, site / name)
-    shutil.copy(ROOT / "site.yaml", site / "site.yaml")
+    site = copy_sample(tmp_path_factory.mktemp("sample"))
     result = run_cli("build", "--site", str(site), "--no-cache")
     assert result.returncode == 0, result.stderr
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site / "public"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with served(site / "public") as url:
+        yield url
 
 
 def _card(page):

@@ -3,14 +3,9 @@ the table of contents and heading anchors, on a wide and a narrow screen."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
-
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import copy_sample, run_cli, served
 
 ARTICLE = "/articles/russia-north-korea-arms-for-food/"
 
@@ -18,19 +13,11 @@ ARTICLE = "/articles/russia-north-korea-arms-for-food/"
 @pytest.fixture(scope="module")
 def sample_site(tmp_path_factory: pytest.TempPathFactory):
     """The sample site, built and served over HTTP on 127.0.0.1."""
-    site = tmp_path_factory.mktemp("sample")
-    for name in ("content", "templates"):
-        shutil.copytree(ROOT / name, site / name)
-    shutil.copy(ROOT / "site.yaml", site / "site.yaml")
+    site = copy_sample(tmp_path_factory.mktemp("sample"))
     result = run_cli("build", "--site", str(site), "--no-cache")
     assert result.returncode == 0, result.stderr
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site / "public"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with served(site / "public") as url:
+        yield url
 
 
 def wait_in_view(page, selector: str) -> None:
@@ -219,22 +206,14 @@ def test_glossary_is_a_plain_list_without_javascript(browser, sample_site: str) 
 @pytest.fixture(scope="module")
 def drafts_site(tmp_path_factory: pytest.TempPathFactory):
     """The sample site with one draft more, built with --drafts and served."""
-    site = tmp_path_factory.mktemp("drafts")
-    for name in ("content", "templates"):
-        shutil.copytree(ROOT / name, site / name)
-    shutil.copy(ROOT / "site.yaml", site / "site.yaml")
+    site = copy_sample(tmp_path_factory.mktemp("drafts"))
     (site / "content" / "articles" / "work-in-progress.md").write_text(
         "---\ntitle: Grain shipments, a first look\ndate: 2023-04-10\nsummary: Not finished yet.\n"
         "draft: true\n---\n\nRussia and North Korea, to be continued.\n", encoding="utf-8")
     result = run_cli("build", "--site", str(site), "--no-cache", "--drafts")
     assert result.returncode == 0, result.stderr
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site / "public"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with served(site / "public") as url:
+        yield url
 
 
 def test_a_draft_shows_its_badge(browser, drafts_site: str) -> None:

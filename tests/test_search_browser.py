@@ -9,7 +9,6 @@ import json
 import http.server
 import os
 import re
-import shutil
 import threading
 import tomllib
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ROOT, run_cli, write_article, write_glossary
+from conftest import ROOT, copy_sample, run_cli, served, write_article, write_glossary
 
 HEADERS = {k: v for h in tomllib.loads((ROOT / "netlify.toml").read_text())["headers"] if h["for"] == "/*"
            for k, v in h["values"].items()}
@@ -47,15 +46,11 @@ def serve(folder: Path):
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory):
     """The sample site, built (with its search index) and served over HTTP."""
-    site = tmp_path_factory.mktemp("sample")
-    for name in ("content", "templates"):
-        shutil.copytree(ROOT / name, site / name)
-    shutil.copy(ROOT / "site.yaml", site / "site.yaml")
+    site = copy_sample(tmp_path_factory.mktemp("sample"))
     result = run_cli("build", "--site", str(site), "--no-cache")
     assert result.returncode == 0, result.stderr
-    server, url = serve(site / "public")
-    yield url
-    server.shutdown()
+    with served(site / "public", Handler) as url:
+        yield url
 
 
 def open_page(browser, url: str, **context):
