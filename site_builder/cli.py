@@ -229,15 +229,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     base = "-".join(filter(None, slugify(title).split("-")))  # "--- A - B" → "a-b", a valid slug
     base = _shorten_slug(base) or ("article" if args.kind == "article" else "term")
     rel_folder = "content/articles" if args.kind == "article" else "content/glossary"
-    folder = os.path.join(site, *rel_folder.split("/"))
-    for sub in ("content", rel_folder):
-        path = os.path.join(site, *sub.split("/"))
-        if os.path.lexists(path) and not os.path.isdir(path):
-            raise UsageError(f"{sub} is a file, not a folder: move it away, then run 'new' again")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {rel_folder}: {(exc.strerror or str(exc)).lower()}") from None
+    folder = os.path.join(site, *rel_folder.split("/"))  # made by _create, which checks it
     taken = _taken_slugs(site)
     slug = base
     n = 2

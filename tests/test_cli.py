@@ -124,6 +124,17 @@ def test_new_with_undecodable_bytes_and_control_characters(site: Path) -> None:
     assert run_cli("check", "--site", str(site), "--drafts").returncode == 0
 
 
+@pytest.mark.parametrize("blocker", ["content", "content/glossary"])
+def test_new_where_a_file_stands_for_the_folder_is_a_usage_error(site: Path, blocker: str) -> None:
+    shutil.rmtree(site / "content", ignore_errors=True)
+    (site / blocker).parent.mkdir(parents=True, exist_ok=True)
+    (site / blocker).write_text("not a folder\n")
+    proc = run_cli("new", "term", "--site", str(site), "Wagner Group")
+    assert proc.returncode == 2, proc.stderr
+    assert f"{blocker} is a file, not a folder" in proc.stderr and "Traceback" not in proc.stderr
+    assert (site / blocker).read_text() == "not a folder\n"
+
+
 @pytest.mark.parametrize("title", ["", "   ", "\t"])
 def test_new_with_empty_title_is_a_usage_error(site: Path, title: str) -> None:
     proc = run_cli("new", "article", "--site", str(site), "--", title)
