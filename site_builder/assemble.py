@@ -21,8 +21,8 @@ page type is one function here (and its template): see the README, "Adding a pag
 
 from __future__ import annotations
 
+import itertools
 import json
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -106,6 +106,20 @@ class Versions:
                 return v
         return default
 
+    def merged(self) -> dict[str, str]:
+        """Every name's version in one dict (made once)."""
+        merged = self.__dict__.get("_merged")
+        if merged is None:
+            merged = {}
+            for part in reversed(self.parts):  # the first part that has a name wins, as in get()
+                merged.update(part)
+            self._merged = merged
+        return merged
+
+    def of(self, names: Iterable[str]) -> list[str]:
+        """The versions of ``names`` ("" for a name no part has), for a page's fingerprint."""
+        return list(map(self.merged().get, names, itertools.repeat("")))
+
     def changed(self, older: "Versions") -> set[str]:
         """The names whose version differs from ``older``'s (new and gone ones included)."""
         out: set[str] = set()
@@ -137,6 +151,9 @@ class Site:
         self.root = self.config.root
         self.title = typeset(self.config.title)  # as pages show it (site.yaml's text is typeset like front matter)
         self.articles, self.entries, self.tags = self.lists.articles, self.lists.entries, self.lists.tags
+        # every card, tag and preview made once per build (an entry page lists every article that
+        # mentions it: at 5,000 articles, ~80,000 cards of the same few thousand headers)
+        self._made: dict[tuple[str, str], Any] = {}
         self.values = {  # what every template sees as `site`
             "title": self.title, "description": typeset(self.config.description), "language": self.config.language,
             "base_url": self.config.base_url, "root": self.root, "author": typeset(self.config.author) or self.title,
@@ -153,15 +170,27 @@ class Site:
     def url(self, slug: str) -> str:
         return self.index.url(slug)
 
+    def _once(self, kind: str, key: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``make()``, made once per build for (kind, key); each caller gets its own copy."""
+        made = self._made.get((kind, key))
+        if made is None:
+            made = self._made[(kind, key)] = make()
+        return dict(made)
+
     def tag(self, name: str) -> dict[str, str]:
-        slug = tag_page_slug(name)
-        return {"name": name, "slug": slug, "url": f"{self.root}tags/{quote(slug)}/"}
+        def make() -> dict[str, str]:
+            slug = tag_page_slug(name)
+            return {"name": name, "slug": slug, "url": f"{self.root}tags/{quote(slug)}/"}
+        return self._once("tag", name, make)
 
     def article_card(self, a: ArticleHeader) -> dict[str, Any]:
-        modified = a.modified
-        return {"kind": "article", "slug": a.slug, "title": typeset(a.title), "url": self.url(a.slug), "date": a.date,
-                "updated": modified if modified != a.date else None, "modified": modified, "draft": a.draft,
-                "summary": typeset(a.summary), "byline": typeset(a.byline), "tags": [self.tag(t) for t in a.tags]}
+        def make() -> dict[str, Any]:
+            modified = a.modified
+            return {"kind": "article", "slug": a.slug, "title": typeset(a.title), "url": self.url(a.slug),
+                    "date": a.date, "updated": modified if modified != a.date else None, "modified": modified,
+                    "draft": a.draft, "summary": typeset(a.summary), "byline": typeset(a.byline),
+                    "tags": tuple(self.tag(t) for t in a.tags)}
+        return self._once("article", a.slug, make)
 
     def absolute(self, url: str) -> str:
         return self.config.absolute(url)
@@ -187,26 +216,27 @@ class Site:
                                       + [(name, self.absolute(url)) for name, url in steps])
 
     def entry_card(self, e: EntryHeader) -> dict[str, Any]:
-        return {"kind": "entry", "slug": e.slug, "title": typeset(e.title), "url": self.url(e.slug),
-                "summary": typeset(e.summary), "type": e.type, "type_name": TYPE_NAMES[e.type],
-                "aliases": [typeset(x) for x in e.aliases]}
+        return self._once("entry", e.slug, lambda: {
+            "kind": "entry", "slug": e.slug, "title": typeset(e.title), "url": self.url(e.slug),
+            "summary": typeset(e.summary), "type": e.type, "type_name": TYPE_NAMES[e.type],
+            "aliases": tuple(typeset(x) for x in e.aliases)})
 
     def card(self, h: ArticleHeader | EntryHeader) -> dict[str, Any]:
         return self.article_card(h) if isinstance(h, ArticleHeader) else self.entry_card(h)
 
     def previews(self, slugs: Iterable[str]) -> Markup:
         """The preview cards' data for the links on one page (read by preview.js)."""
-        data = {}
-        for slug in sorted(set(slugs)):
-            h = self.index.header(slug)
-            if isinstance(h, EntryHeader):
-                data[slug] = {"title": typeset(h.title), "type": TYPE_NAMES[h.type], "summary": typeset(h.summary),
-                              "url": self.url(slug)}
-            elif h is not None:
-                data[slug] = {"title": typeset(h.title), "type": "Article · " + format_date(h.date),
-                              "summary": typeset(h.summary),
-                              "url": self.url(slug)}
-        return _json_for_html(data)
+        parts = []  # the JSON of {slug: card} with sorted keys, as _json_for_html writes it, from
+        for slug in sorted(set(slugs)):  # each card's JSON made once per build
+            made = self._made.get(("preview", slug))
+            if made is None:
+                h = self.index.header(slug)
+                made = self._made["preview", slug] = "" if h is None else _json_text(slug) + ":" + _json_text({
+                    "title": typeset(h.title), "summary": typeset(h.summary), "url": self.url(slug),
+                    "type": TYPE_NAMES[h.type] if isinstance(h, EntryHeader) else "Article · " + format_date(h.date)})
+            if made:
+                parts.append(made)
+        return Markup(_escape_json("{" + ",".join(parts) + "}"))
 
     def body(self, kind: str, slug: str, tools: Tools) -> Markup:
         """A linked body with its cross-references and related blocks put in (the blocks
@@ -263,9 +293,12 @@ def reading_minutes(words: int) -> int:
     return max(1, round(words / WORDS_PER_MINUTE))
 
 
+def _json_text(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _json_for_html(data: Any) -> Markup:
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return Markup(_escape_json(text))
+    return Markup(_escape_json(_json_text(data)))
 
 
 def _escape_json(text: str) -> str:
@@ -288,10 +321,21 @@ def default_icons(config: SiteConfig, replaced: set[str]) -> dict[str, bytes]:
     return files
 
 
+class _HeaderNames(dict):
+    """slug -> "header:<slug>", made once: thousands of pages name the same few thousand
+    headers (at 5,000 articles, 200,000 copies of the same strings would cost ~19 MB, and
+    making them a sixth of the time spent assembling pages)."""
+
+    def __missing__(self, slug: str) -> str:
+        name = self[slug] = "header:" + slug
+        return name
+
+
+_HEADER_NAMES = _HeaderNames()
+
+
 def _headers(slugs: Iterable[str]) -> tuple[str, ...]:
-    # interned: thousands of pages name the same few hundred headers (at 5,000 articles,
-    # 200,000 copies of the same strings would cost ~19 MB)
-    return tuple(sys.intern("header:" + s) for s in slugs)
+    return tuple(map(_HEADER_NAMES.__getitem__, slugs))
 
 
 # -- the page types ---------------------------------------------------------------------

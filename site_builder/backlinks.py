@@ -9,6 +9,8 @@ one article at a time, and a site has thousands."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -164,10 +166,18 @@ class Together:
 
 
 def mentioned_together(entities: dict[str, tuple[str, ...]]) -> Together:
-    """``entities``: article slug -> the entries it mentions (published articles only)."""
-    pairs: dict[str, dict[str, int]] = {}
+    """``entities``: article slug -> the entries it mentions (published articles only, each
+    entry once per article)."""
+    mentioning: dict[str, list[tuple[str, ...]]] = {}
     for ents in entities.values():
-        _count(pairs, ents, 1, None)
+        for a in ents:
+            mentioning.setdefault(a, []).append(ents)
+    pairs: dict[str, dict[str, int]] = {}
+    for a, lists in mentioning.items():  # an entry's row: the entries of every article mentioning it
+        row = Counter(itertools.chain.from_iterable(lists))  # counted in C: the site's cost is in this line
+        del row[a]
+        if row:
+            pairs[a] = dict(row)
     with_, signatures = _tops(pairs, pairs.keys(), {}, {})
     return Together(with_, signatures, pairs, dict(entities))
 

@@ -21,6 +21,7 @@ import functools
 import gc
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -67,7 +68,6 @@ class BuildResult:
     picks: dict[str, list] = field(default_factory=dict)
     linked: dict[tuple[str, str], LinkedDocument] = field(default_factory=dict)
     unchanged: bool = False  # nothing changed since the output was written: it is already this build's
-    output_files: set[str] | None = None  # the files the output folder held, when the build listed them
     search: Indexer | None = None  # the search index being made (when the runner asked for one)
 
     @property
@@ -100,8 +100,7 @@ def build(site: str, options: Options, run: Runner) -> BuildResult:
     resolved = dict(zip(linked, run.map(refs_stage(index), list(linked.values()))))  # [[slug]] looked up
     facts = dict(zip(linked, run.map(facts_stage(index, resolved), list(linked.values()))))
     backlinks = run.reduce_update("backlinks", index.key, facts, build_backlinks, update, index)
-    entities = run.derive("entities", linked, lambda ls: {slug: d.entities for (kind, slug), d in ls.items()
-                                                          if kind == ARTICLE})
+    entities = run.derive("entities", linked, articles_entities)
     related, picked = related_reading(run, index, todo, entities, resolved, config.related_count)
     problems += picked.diagnostics + unmentioned(index.entries.values(), set(backlinks.mentioned_in))
     assets = theme_assets()
@@ -153,6 +152,12 @@ def versions(run: Runner, site: Site, todo: list[Document], picks: dict[str, str
                     site.backlinks.signatures, picks, together,
                     run.derive("image versions", {x.out_path: x.digest for x in pictures},
                                lambda d: {"image:" + k: v for k, v in d.items()}))
+
+
+def articles_entities(linked: dict[tuple[str, str], LinkedDocument]) -> dict[str, tuple[str, ...]]:
+    """Article slug -> the entries it mentions, each slug one shared (interned) string: the
+    cached documents each bring their own copy, and counting pairs compares them by identity."""
+    return {slug: tuple(map(sys.intern, d.entities)) for (kind, slug), d in linked.items() if kind == ARTICLE}
 
 
 def related_reading(run: Runner, index: SiteIndex, todo: list[Document], entities: dict[str, tuple[str, ...]],
@@ -450,6 +455,28 @@ def _setting_line(site: str, key: str) -> int:
 # -- the executor of one site ----------------------------------------------------------------
 
 
+def kept_pages(site: Site, saved: dict, page_types: tuple[PageType, ...]
+               ) -> tuple[dict[tuple[str, str], Page], dict[tuple[str, str], str]]:
+    """Every page, from an earlier process's ``saved`` pages: the ones that read a value
+    whose version changed are made again (``remake``); the others keep their record and
+    fingerprint, and are made again only if they must be rendered (their file is gone)."""
+    now, before = site.versions.merged(), saved["versions"]
+    changed = {n for n, v in now.items() if before.get(n) != v} | (before.keys() - now.keys())
+    again = [k for k, (_, _, inputs) in saved["pages"].items() if not changed.isdisjoint(inputs)]
+    pages = {k: Page(path, template, inputs, functools.partial(_made_again, k, page_types))
+             for k, (path, template, inputs) in saved["pages"].items()}
+    pages.update(remake(site, again, page_types))
+    fingerprints = {k: fp for k, fp in saved["fingerprints"].items() if k in pages}
+    for k in again:
+        del fingerprints[k]
+    return pages, fingerprints
+
+
+def _made_again(key: tuple[str, str], page_types: tuple[PageType, ...], site: Site, tools: Any) -> dict[str, Any]:
+    """The context of a kept page, made again from this build's values (its inputs are unchanged)."""
+    return remake(site, [key], page_types)[key].context(site, tools)
+
+
 def note_readers(readers: dict[str, list[tuple[str, str]]], pages: dict[tuple[str, str], Page],
                  touched: set[tuple[str, str]], before: dict[tuple[str, str], Page]) -> None:
     """List each touched page under the values it reads, for the next run's ``touched``:
@@ -478,7 +505,7 @@ class Runner(Executor):
         self.spool: str | None = None  # where render workers leave pages (a one-shot build into `out`)
         self.stamps: dict[tuple, str] = disk.load("stamps") if cache else {}
         self.manifest: dict[str, tuple[str, int, int]] = {}  # out file -> (digest, size, mtime_ns)
-        self.output_files: set[str] | None = None
+        self.output_files: set[str] | None = None  # what the output folder held when this run listed it
         self.statics: dict[tuple[str, str], bytes] = {}  # (file, digest) -> bytes (resident)
         self.fingerprints: dict[tuple[str, str], str] = {}  # page key -> its fingerprint
         self.outputs: dict[tuple[str, str], tuple[str, Any]] = {}  # page key -> (fingerprint, bytes or Previous)
@@ -528,7 +555,8 @@ class Runner(Executor):
 
     def _output_intact(self) -> bool:
         assert self.out is not None
-        if existing_files(self.out) != self.manifest.keys():  # a file added or removed by hand
+        self.output_files = existing_files(self.out)  # listed once: write_tree needs the list too
+        if self.output_files != self.manifest.keys():  # a file added or removed by hand
             return False
         for rel, (_, size, mtime) in self.manifest.items():
             try:
@@ -577,10 +605,11 @@ class Runner(Executor):
         structure = (site.index.key, global_key)
         last = self.last.get("pages")
         if last is None or last["structure"] != structure:
-            pages = assemble(site, self.page_types)
-            touched = set(pages)
+            saved = self.saved_pages(structure) if last is None and not self.keep_bytes else None
+            pages, fingerprints = kept_pages(site, saved, self.page_types) if saved else (
+                assemble(site, self.page_types), {})
+            touched = set(pages) - fingerprints.keys()  # to fingerprint: all but the kept ones
             readers: dict[str, list[tuple[str, str]]] = {}
-            fingerprints: dict[tuple[str, str], str] = {}
             self.full = True
         else:
             readers = last["readers"]
@@ -591,15 +620,26 @@ class Runner(Executor):
         for k in touched:
             p = pages[k]
             fingerprints[k] = digest("page", __version__, global_key, p.out_path, p.template,
-                                     *(site.versions.get(n) for n in p.inputs))
+                                     *site.versions.of(p.inputs))
         if self.keep_bytes:  # only a resident builder runs again: a one-shot build need not know who reads what
             note_readers(readers, pages, touched, last["pages"] if not self.full else {})
-        self.touched = touched
+        self.touched = set(pages) if self.full else touched
         # kept as the last run's only once every page is rendered (render): a build that stops at
         # an error leaves the next one to compare with the last pages that were made
         self.pending = (fingerprints, {"structure": structure, "pages": pages, "versions": site.versions,
                                        "readers": readers})
         return pages
+
+    def saved_pages(self, structure: tuple[str, str]) -> dict | None:
+        """The pages the last one-shot build made (what each reads, and its fingerprint),
+        when it had the same index and templates."""
+        if not self.disk.enabled:
+            return None
+        state = self.disk.load("pages")
+        return state if state.get("structure") == self._saved_structure(structure) else None
+
+    def _saved_structure(self, structure: tuple[str, str]) -> tuple:
+        return (*structure, __version__, tuple(pt.name for pt in self.page_types))
 
     def render(self, site_folder: str, templates: str, pages: dict[tuple[str, str], Page], site: Site
                ) -> tuple[dict[str, bytes | Previous | Spooled], list[Diagnostic]]:
@@ -694,6 +734,12 @@ class Runner(Executor):
         if self.indexer is not None and self.indexer.bundle is not None:
             for number, (key, files) in self.indexer.bundle.made.items():
                 self.disk.save(_shard_name(number), {"key": key, "files": files})
+        if not self.keep_bytes:  # the next one-shot build makes again only the pages whose inputs changed
+            fingerprints, state = self.pending
+            self.disk.save("pages", {"structure": self._saved_structure(state["structure"]),
+                                     "versions": state["versions"].merged(),
+                                     "pages": {k: (p.out_path, p.template, p.inputs) for k, p in state["pages"].items()},
+                                     "fingerprints": fingerprints})
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self._inputs_digest(self._remembered[0])
                                                    if self._remembered else "",
@@ -771,7 +817,7 @@ def publish(site: str, out: str | None = None, drafts: bool = False, strict: boo
                                                  "set 'search: false' in site.yaml to build without search, "
                                                  "or reinstall the locked dependencies (pagefind-bin)")), None
             try:
-                stats = write_tree(out, result.files)
+                stats = write_tree(out, result.files, run.output_files)
             except WriteFailed as exc:
                 return _failed(result, _write_failed(exc.path, exc.reason)), None
             run.save(result, stats.manifest)

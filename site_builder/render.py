@@ -79,7 +79,7 @@ def environment(site: str) -> jinja2.Environment:
     theme = jinja2.FileSystemLoader(THEME_TEMPLATES)
     loaders.append(theme)
     loader = jinja2.ChoiceLoader([jinja2.PrefixLoader({"theme": theme}), *loaders])
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+    env = Sandbox(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True, default=True),
         undefined=jinja2.StrictUndefined,
@@ -90,6 +90,20 @@ def environment(site: str) -> jinja2.Environment:
     env.filters["date"] = format_date
     env.filters["isodate"] = lambda d: d.isoformat()
     return env
+
+
+class Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with one shortcut: ``card.title`` on a plain dict that has
+    the key "title" reads the item at once. Jinja tries the attribute first and reads the
+    item when that fails; the failure (an exception) was a sixth of the time spent rendering
+    a page made of cards. Items are what the sandbox lets a template read anyway; the only
+    difference is a key named like a dict method (``d.items`` where d has an "items" key),
+    which gives the value."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
 
 def template_digest(site: str) -> str:

@@ -250,3 +250,38 @@ def test_a_one_shot_build_keeps_only_the_results_this_run_used(tmp_path: Path) -
     assert set(second.memo.tables["double"]) == {1, 2, 4, 5}
     second.memo.save()
     assert set(Memo(DiskCache(str(tmp_path))).table("double")) == {1, 2, 4, 5}
+
+
+def test_a_one_shot_edit_makes_again_only_the_pages_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """The next one-shot build reads what the last one saved of its pages (what each reads,
+    its fingerprint): an edit makes again only the pages that read a changed value, and a
+    kept page whose file was deleted by hand is made again and rendered."""
+    import site_builder.build as build
+
+    site = generated_site(tmp_path / "site", n_articles=30)
+    assert run_cli("build", "--site", str(site), "--jobs", "1").returncode == 0
+    total = len(tree(site / "public"))
+    article = site / "content" / "articles" / "a004.md"
+    article.write_text(article.read_text() + "\nA late correction about Russia and the Wagner Group.\n")
+    (site / "public" / "tags" / "index.html").unlink()  # reads only the list of tags: kept
+    made: list[tuple[str, str]] = []
+    real = build.remake
+
+    def counted(values, which, page_types=build.PAGE_TYPES):  # type: ignore[no-untyped-def]
+        which = list(which)
+        made.extend(which)
+        return real(values, which, page_types)
+
+    def whole_site(*args):  # type: ignore[no-untyped-def]
+        raise AssertionError("the pages were all made again")
+
+    monkeypatch.setattr(build, "remake", counted)
+    monkeypatch.setattr(build, "assemble", whole_site)
+    result, stats = build.publish(str(site), jobs=1)
+    assert result.ok and stats is not None
+    assert ("article", "a004") in made and ("tags", "") in made
+    assert len(made) < total // 3, made
+    cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
+    assert cold.returncode == 0
+    assert tree(site / "public") == tree(tmp_path / "cold")
