@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import re
@@ -199,18 +200,35 @@ def without_search_copy(work: str, site: str) -> str:
     return copy
 
 
+def compiled(cwd: str | None) -> None:
+    """Byte-compile the site_builder package that will run (the checkout in ``cwd``, else the
+    installed one), as ``pip install`` does: with PYTHONDONTWRITEBYTECODE set, a checkout run
+    by PYTHONPATH would otherwise compile every module in every measured build."""
+    if cwd:
+        folder = os.path.join(cwd, "site_builder")
+    else:
+        spec = importlib.util.find_spec("site_builder")
+        folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    if folder:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=False)
+
+
 class Bench:
     def __init__(self, work: str, site: str, venv: str | None, flags: set[str], jobs: int | None,
-                 quiet_wait: float, baseline: str | None = None, without_search: bool = False):
+                 quiet_wait: float, baseline: str | None = None, without_search: bool = False,
+                 search_off: bool = False):
         self.work = work
         self.site = site
         cwd, env = site_builder_src()
-        self.sb = SB("site-builder", site, cwd, env)
+        compiled(cwd)
+        self.sb = SB("site-builder (search: false)" if search_off else "site-builder",
+                     without_search_copy(work, site) if search_off else site, cwd, env)
         self.base = None
         if baseline:
             src = os.path.abspath(baseline)
             if not os.path.isfile(os.path.join(src, "site_builder", "__init__.py")):
                 raise SystemExit(f"--baseline {src} has no site_builder/ package")
+            compiled(src)
             self.base = SB("site-builder (baseline)", baseline_copy(work, site), src, dict(os.environ, PYTHONPATH=src))
         self.nosearch = SB("site-builder (search: false)", without_search_copy(work, site), cwd, env) \
             if without_search else None
@@ -489,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--without-search", action="store_true",
                    help="also measure site-builder with 'search: false' in every round: what the search index "
                         "adds to each scenario")
+    p.add_argument("--search-off", action="store_true",
+                   help="measure site-builder with 'search: false' only (beside a --baseline that predates "
+                        "search: what the rest of the pipeline costs)")
     p.add_argument("--work", default=os.path.join(BENCH, "_work"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.show:
@@ -533,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
         versions = tool_versions(venv)
         formats = tuple(t for t in generate.FORMATS if t in tools or t == "site-builder")
         site = corpus(work, args.articles, args.entries, args.seed, formats, args.peer_nav)
-        bench = Bench(work, site, venv, flags, args.jobs, args.quiet_wait, args.baseline, args.without_search)
+        bench = Bench(work, site, venv, flags, args.jobs, args.quiet_wait, args.baseline, args.without_search,
+                      args.search_off)
         if args.baseline:
             tools = ("site-builder", "baseline") + tuple(t for t in tools if t != "site-builder")
         if args.without_search:

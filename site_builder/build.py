@@ -635,8 +635,11 @@ class Runner(Executor):
         when it had the same index and templates."""
         if not self.disk.enabled:
             return None
+        structure = self._saved_structure(structure)
+        if self.disk.load("pages-structure").get("structure") != structure:  # (a glossary edit: the pages
+            return None  # are not read)
         state = self.disk.load("pages")
-        return state if state.get("structure") == self._saved_structure(structure) else None
+        return state if state.get("structure") == structure else None  # (both files from the same build)
 
     def _saved_structure(self, structure: tuple[str, str]) -> tuple:
         return (*structure, __version__, tuple(pt.name for pt in self.page_types))
@@ -736,10 +739,11 @@ class Runner(Executor):
                 self.disk.save(_shard_name(number), {"key": key, "files": files})
         if not self.keep_bytes:  # the next one-shot build makes again only the pages whose inputs changed
             fingerprints, state = self.pending
-            self.disk.save("pages", {"structure": self._saved_structure(state["structure"]),
-                                     "versions": state["versions"].merged(),
-                                     "pages": {k: (p.out_path, p.template, p.inputs) for k, p in state["pages"].items()},
-                                     "fingerprints": fingerprints})
+            structure = self._saved_structure(state["structure"])
+            self.disk.save("pages", {"structure": structure, "versions": state["versions"].merged(),
+                                     "fingerprints": fingerprints,
+                                     "pages": {k: (p.out_path, p.template, p.inputs) for k, p in state["pages"].items()}})
+            self.disk.save("pages-structure", {"structure": structure})  # what a build reads first
         if self.out:
             self.disk.save(self._manifest_name(), {"inputs": self._inputs_digest(self._remembered[0])
                                                    if self._remembered else "",

@@ -102,6 +102,17 @@ class _DataOnly(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the cache")
 
 
+class _Signed:
+    """A file that signs what is written to it."""
+
+    def __init__(self, fh: Any, mac: Any):
+        self.fh, self.mac = fh, mac
+
+    def write(self, data: bytes) -> int:
+        self.mac.update(data)
+        return self.fh.write(data)
+
+
 class DiskCache:
     def __init__(self, site: str, enabled: bool = True):
         self.dir = cache_dir(site)
@@ -114,9 +125,15 @@ class DiskCache:
             self._key = cache_key()
         return self._key
 
-    def _mac(self, name: str, payload: bytes) -> bytes:
+    def _signer(self, name: str) -> Any:
+        """An HMAC for the file ``name``, to ``update`` with its payload."""
         head = f"{name}\0{SCHEMA}\0{__version__}\0".encode("utf-8", "surrogateescape")
-        return hmac.new(self.key, head + payload, hashlib.sha256).digest()
+        return hmac.new(self.key, head, hashlib.sha256)
+
+    def _mac(self, name: str, payload: bytes | memoryview) -> bytes:
+        signer = self._signer(name)
+        signer.update(payload)
+        return signer.digest()
 
     def load(self, name: str) -> dict[Any, Any]:
         if not self.enabled:
@@ -130,11 +147,13 @@ class DiskCache:
         head = len(_MAGIC) + _MAC_SIZE
         if not blob.startswith(_MAGIC) or len(blob) < head:
             return {}
-        mac, payload = blob[len(_MAGIC):head], blob[head:]
+        mac, payload = blob[len(_MAGIC):head], memoryview(blob)[head:]  # (no copy of a large table)
         if not hmac.compare_digest(mac, self._mac(name, payload)):
             return {}  # another machine's, another version's, misplaced, forged or corrupted
         try:
-            data = _DataOnly(io.BytesIO(payload)).load()
+            stream = io.BytesIO(blob)
+            stream.seek(head)
+            data = _DataOnly(stream).load()
         except Exception:  # noqa: BLE001 - an authentic file that still does not load is no cache
             return {}
         return data if isinstance(data, dict) else {}
@@ -147,11 +166,14 @@ class DiskCache:
             return
         tmp = None
         try:
-            payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
             os.makedirs(self.dir, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.dir)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_MAGIC + self._mac(name, payload) + payload)
+            with os.fdopen(fd, "wb") as fh:  # pickled straight into the file, signed as it goes, then
+                fh.write(_MAGIC + bytes(_MAC_SIZE))  # the signature put in front: no copy of a large
+                signed = _Signed(fh, self._signer(name))  # table is held in memory
+                pickle.Pickler(signed, protocol=pickle.HIGHEST_PROTOCOL).dump(data)
+                fh.seek(len(_MAGIC))
+                fh.write(signed.mac.digest())
             os.replace(tmp, os.path.join(self.dir, f"{name}.pickle"))
             tmp = None
         except OSError:
