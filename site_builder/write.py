@@ -215,9 +215,11 @@ def _check_rel(rel: str) -> list[str]:
 def existing_files(out: str) -> set[str]:
     """Every file below ``out``, as relative paths with forward slashes."""
     found = set()
-    for dirpath, _, filenames in os.walk(out):
-        rel_dir = os.path.relpath(dirpath, out).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
+    root = os.path.abspath(out)
+    skip = len(root.rstrip(os.sep)) + 1  # every dirpath os.walk gives starts with root (no relpath:
+    for dirpath, _, filenames in os.walk(root):  # a sixth of the time of a build with nothing to do)
+        rel_dir = dirpath[skip:].replace(os.sep, "/")
+        prefix = rel_dir + "/" if rel_dir else ""
         found.update(prefix + f for f in filenames)
     return found
 
