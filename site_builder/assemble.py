@@ -7,6 +7,7 @@ Inputs are names of the site's versioned values (``Site.versions``):
 
     header:<slug>      what other pages show of a page: title, date, summary, tags, type…
     headers            every page's header at once (for pages that list many others)
+    article headers, entry headers      every article's, every entry's header at once
     body:<slug>        a linked body (its HTML, mentions, entities, references)
     mentions:<entry>   an entry's "Mentioned in" list     referenced:<slug>  its "Referenced by"
     picks:<slug>       an article's related reading       tag:<slug>         a tag's articles
@@ -346,7 +347,7 @@ def home_page(site: Site, key: str) -> Page:
         return {"page": {"title": site.title, "url": site.root, "description": site.values["description"],
                          "kind": "index"},
                 "articles": [site.article_card(a) for a in site.articles]}
-    return Page("index.html", "index.html", ("articles", "headers"), context)
+    return Page("index.html", "index.html", ("articles", "article headers"), context)
 
 
 def article_page(site: Site, slug: str) -> Page:
@@ -444,7 +445,7 @@ def glossary_index_page(site: Site, key: str) -> Page:
                 "letters": letters, "alphabet": alphabet, "count": len(site.entries),
                 "previews": site.previews(e.slug for e in site.entries),
                 "structured_data": site.ld(terms, site.trail(("Glossary", url)))}
-    return Page("glossary/index.html", "glossary_index.html", ("entries", "headers"), context)
+    return Page("glossary/index.html", "glossary_index.html", ("entries", "entry headers"), context)
 
 
 def entry_page(site: Site, slug: str) -> Page:

@@ -329,6 +329,8 @@ def header_versions(docs: Iterable[Document], site: Site) -> dict[str, str]:
     once (``headers``: the index's own key), and the lists."""
     out = {"header:" + d.header.slug: d.header_key for d in docs if d.header is not None}
     out["headers"] = site.index.key
+    for kind, name in ((ARTICLE, "article headers"), (ENTRY, "entry headers")):  # (the home page, the glossary's)
+        out[name] = digest(*(d.header_key for d in docs if d.header is not None and d.header.kind == kind))
     out.update(site.lists.versions)
     return out
 
