@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
@@ -170,7 +171,8 @@ def mentioned_together(entities: dict[str, tuple[str, ...]]) -> Together:
     entry once per article)."""
     mentioning: dict[str, list[tuple[str, ...]]] = {}
     for ents in entities.values():
-        for a in ents:
+        ents = tuple(map(sys.intern, ents))  # one object per slug (cached documents each bring their
+        for a in ents:  # own copy): counting then compares them by identity
             mentioning.setdefault(a, []).append(ents)
     pairs: dict[str, dict[str, int]] = {}
     for a, lists in mentioning.items():  # an entry's row: the entries of every article mentioning it

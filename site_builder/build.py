@@ -21,7 +21,6 @@ import functools
 import gc
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -155,9 +154,8 @@ def versions(run: Runner, site: Site, todo: list[Document], picks: dict[str, str
 
 
 def articles_entities(linked: dict[tuple[str, str], LinkedDocument]) -> dict[str, tuple[str, ...]]:
-    """Article slug -> the entries it mentions, each slug one shared (interned) string: the
-    cached documents each bring their own copy, and counting pairs compares them by identity."""
-    return {slug: tuple(map(sys.intern, d.entities)) for (kind, slug), d in linked.items() if kind == ARTICLE}
+    """Article slug -> the entries it mentions."""
+    return {slug: d.entities for (kind, slug), d in linked.items() if kind == ARTICLE}
 
 
 def related_reading(run: Runner, index: SiteIndex, todo: list[Document], entities: dict[str, tuple[str, ...]],
