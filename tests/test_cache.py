@@ -285,3 +285,37 @@ def test_a_one_shot_edit_makes_again_only_the_pages_it_changes(tmp_path: Path, m
     cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / "cold"), "--jobs", "1", "--no-cache")
     assert cold.returncode == 0
     assert tree(site / "public") == tree(tmp_path / "cold")
+
+
+def test_a_one_shot_build_after_a_template_settings_or_title_edit_equals_a_cold_build(tmp_path: Path) -> None:
+    """What a one-shot build keeps of its pages is only used with the same templates, settings
+    and index: after each of these edits the warm build's output equals a cold build's."""
+    from site_builder.render import THEME_TEMPLATES
+
+    site = generated_site(tmp_path / "site", n_articles=12)
+    (site / "site.yaml").write_text("title: First Desk\n", encoding="utf-8")
+    assert run_cli("build", "--site", str(site), "--jobs", "1").returncode == 0
+
+    def override_cards() -> None:
+        cards = (Path(THEME_TEMPLATES) / "partials" / "cards.html").read_text(encoding="utf-8")
+        (site / "templates" / "partials").mkdir(parents=True, exist_ok=True)
+        ours = cards.replace('class="article-teaser', 'class="our-teaser article-teaser')
+        (site / "templates" / "partials" / "cards.html").write_text(ours, encoding="utf-8")
+
+    def retitle_site() -> None:
+        (site / "site.yaml").write_text("title: Second Desk\n", encoding="utf-8")
+
+    def retitle_entry() -> None:
+        entry = site / "content" / "glossary" / "john-kirby.md"
+        entry.write_text(entry.read_text(encoding="utf-8").replace('"John Kirby"', '"John F. Kirby"', 1),
+                         encoding="utf-8")
+
+    for n, edit in enumerate((override_cards, retitle_site, retitle_entry)):
+        edit()
+        warm = run_cli("build", "--site", str(site), "--jobs", "1")
+        assert warm.returncode == 0, warm.stderr
+        cold = run_cli("build", "--site", str(site), "--out", str(tmp_path / f"cold{n}"), "--jobs", "1", "--no-cache")
+        assert cold.returncode == 0, cold.stderr
+        assert tree(site / "public") == tree(tmp_path / f"cold{n}"), edit.__name__
+    assert 'class="our-teaser' in (site / "public" / "index.html").read_text(encoding="utf-8")
+    assert "John F. Kirby" in (site / "public" / "glossary" / "john-kirby" / "index.html").read_text(encoding="utf-8")
